@@ -1,0 +1,256 @@
+//! MLflow's validation rules and limits, enforced before anything is written. Clients depend on
+//! these exact limits (the Python client chunks batches to fit them), so they are constants here
+//! rather than configuration.
+
+use crate::{DomainError, Metric, Param, Tag};
+
+pub const MAX_METRICS_PER_BATCH: usize = 1000;
+pub const MAX_PARAMS_PER_BATCH: usize = 100;
+pub const MAX_TAGS_PER_BATCH: usize = 100;
+pub const MAX_ENTITIES_PER_BATCH: usize = 1000;
+pub const MAX_KEY_LENGTH: usize = 250;
+pub const MAX_PARAM_VALUE_LENGTH: usize = 6000;
+pub const MAX_RUN_TAG_VALUE_LENGTH: usize = 8000;
+pub const MAX_EXPERIMENT_TAG_VALUE_LENGTH: usize = 20000;
+pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
+pub const MAX_RESULTS_LIMIT: i64 = 50_000;
+pub const MAX_DATASET_NAME_LENGTH: usize = 500;
+pub const MAX_DATASET_DIGEST_LENGTH: usize = 36;
+pub const MAX_DATASET_TAG_KEY_LENGTH: usize = 255;
+pub const MAX_DATASET_TAG_VALUE_LENGTH: usize = 500;
+
+/// Which kind of entity a key belongs to; only used to word the error like MLflow does.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyKind {
+    Metric,
+    Param,
+    Tag,
+}
+
+impl KeyKind {
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Metric => "metric",
+            Self::Param => "param",
+            Self::Tag => "tag",
+        }
+    }
+}
+
+/// `Missing value for required parameter 'name'` when a required string is empty.
+pub fn require(value: &str, parameter: &str) -> Result<(), DomainError> {
+    if value.is_empty() {
+        return Err(DomainError::invalid(format!(
+            "Missing value for required parameter '{parameter}'. See the API docs for more \
+             information about request parameters."
+        )));
+    }
+    Ok(())
+}
+
+/// Keys accept alphanumerics and `_ - . space / :`, are at most 250 characters, and must not
+/// change when treated as a file path (no `..`, no leading or doubled `/`): artifact stores and
+/// the UI treat them as paths.
+pub fn validate_key(kind: KeyKind, key: &str) -> Result<(), DomainError> {
+    let noun = kind.noun();
+    if key.is_empty() {
+        return Err(DomainError::invalid(format!(
+            "Missing value for required parameter 'key'. Invalid {noun} name: ''."
+        )));
+    }
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '/' | ':');
+    if !key.chars().all(allowed) {
+        return Err(DomainError::invalid(format!(
+            "Invalid {noun} name: '{key}'. Names may only contain alphanumerics, underscores (_), \
+             dashes (-), periods (.), spaces ( ), colon(:) and slashes (/)."
+        )));
+    }
+    if !is_normalized_path(key) {
+        return Err(DomainError::invalid(format!(
+            "Invalid {noun} name: '{key}'. Names may be treated as files in certain cases, and \
+             must not resolve to other names when treated as such. This name would resolve to \
+             '{}'",
+            normalize_path(key)
+        )));
+    }
+    if key.chars().count() > MAX_KEY_LENGTH {
+        return Err(DomainError::invalid(format!(
+            "'key' exceeds the maximum length of {MAX_KEY_LENGTH} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Python's `posixpath.normpath`, which MLflow uses to detect keys that alias other keys.
+fn normalize_path(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let leading = if path.starts_with("//") && !path.starts_with("///") {
+        2
+    } else {
+        usize::from(path.starts_with('/'))
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if leading == 0 && parts.last().is_none_or(|p| *p == "..") => parts.push(".."),
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    let normalized = format!("{}{joined}", "/".repeat(leading));
+    if normalized.is_empty() { ".".into() } else { normalized }
+}
+
+fn is_normalized_path(path: &str) -> bool {
+    let normalized = normalize_path(path);
+    normalized == path && normalized != "." && !normalized.starts_with("..") && !normalized.starts_with('/')
+}
+
+fn check_length(what: &str, value: &str, limit: usize) -> Result<(), DomainError> {
+    let length = value.chars().count();
+    if length > limit {
+        return Err(DomainError::invalid(format!(
+            "{what} had length {length}, which exceeded length limit of {limit}"
+        )));
+    }
+    Ok(())
+}
+
+pub fn validate_param(param: &Param) -> Result<(), DomainError> {
+    validate_key(KeyKind::Param, &param.key)?;
+    check_length(
+        &format!("Param value '{}'", preview(&param.value)),
+        &param.value,
+        MAX_PARAM_VALUE_LENGTH,
+    )
+}
+
+pub fn validate_run_tag(tag: &Tag) -> Result<(), DomainError> {
+    validate_key(KeyKind::Tag, &tag.key)?;
+    check_length(
+        &format!("Tag value '{}'", preview(&tag.value)),
+        &tag.value,
+        MAX_RUN_TAG_VALUE_LENGTH,
+    )
+}
+
+pub fn validate_experiment_tag(tag: &Tag) -> Result<(), DomainError> {
+    validate_key(KeyKind::Tag, &tag.key)?;
+    check_length(
+        &format!("Tag value '{}'", preview(&tag.value)),
+        &tag.value,
+        MAX_EXPERIMENT_TAG_VALUE_LENGTH,
+    )
+}
+
+pub fn validate_metric(metric: &Metric) -> Result<(), DomainError> {
+    validate_key(KeyKind::Metric, &metric.key)
+}
+
+pub fn validate_experiment_name(name: &str) -> Result<(), DomainError> {
+    require(name, "name")?;
+    check_length("Experiment name", name, MAX_EXPERIMENT_NAME_LENGTH)
+}
+
+/// `max_results` must be positive and at most `limit`.
+pub fn validate_max_results(max_results: i64, limit: i64) -> Result<(), DomainError> {
+    if max_results <= 0 || max_results > limit {
+        return Err(DomainError::invalid(format!(
+            "Invalid value {max_results} for parameter 'max_results' supplied. It must be at \
+             most {limit}, and greater than 0."
+        )));
+    }
+    Ok(())
+}
+
+/// Batch limits: 1000 metrics, 100 params, 100 tags, 1000 entities; no duplicate param keys
+/// with different values.
+pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<(), DomainError> {
+    let over = |what: &str, got: usize, limit: usize| {
+        DomainError::invalid(format!(
+            "A batch logging request can contain at most {limit} {what}. Got {got} {what}. \
+             Please split up {what} across multiple requests and try again."
+        ))
+    };
+    if metrics.len() > MAX_METRICS_PER_BATCH {
+        return Err(over("metrics", metrics.len(), MAX_METRICS_PER_BATCH));
+    }
+    if params.len() > MAX_PARAMS_PER_BATCH {
+        return Err(over("params", params.len(), MAX_PARAMS_PER_BATCH));
+    }
+    if tags.len() > MAX_TAGS_PER_BATCH {
+        return Err(over("tags", tags.len(), MAX_TAGS_PER_BATCH));
+    }
+    let total = metrics.len() + params.len() + tags.len();
+    if total > MAX_ENTITIES_PER_BATCH {
+        return Err(over("entities", total, MAX_ENTITIES_PER_BATCH));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for param in params {
+        if let Some(previous) = seen.insert(param.key.as_str(), param.value.as_str())
+            && previous != param.value
+        {
+            return Err(DomainError::invalid(format!(
+                "Duplicate parameter keys have been submitted: ['{}']. Please ensure the request \
+                 contains only one param value per param key.",
+                param.key
+            )));
+        }
+    }
+    metrics.iter().try_for_each(validate_metric)?;
+    params.iter().try_for_each(validate_param)?;
+    tags.iter().try_for_each(validate_run_tag)
+}
+
+fn preview(value: &str) -> String {
+    if value.chars().count() > 16 {
+        format!("{}...", value.chars().take(16).collect::<String>())
+    } else {
+        value.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_mlflow_rules() {
+        assert!(validate_key(KeyKind::Metric, "loss/train:epoch 1").is_ok());
+        assert!(validate_key(KeyKind::Metric, "").is_err());
+        assert!(validate_key(KeyKind::Metric, "a..b").is_ok());
+        assert!(validate_key(KeyKind::Metric, "../a").is_err());
+        assert!(validate_key(KeyKind::Metric, "a/../b").is_err());
+        assert!(validate_key(KeyKind::Metric, "/a").is_err());
+        assert!(validate_key(KeyKind::Metric, "a//b").is_err());
+        assert!(validate_key(KeyKind::Metric, "a/").is_err());
+        assert!(validate_key(KeyKind::Metric, "a;drop").is_err());
+        assert!(validate_key(KeyKind::Metric, &"k".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn batch_limits() {
+        let metric = Metric::new("m", 1.0, 0, 0);
+        assert!(validate_batch(&vec![metric.clone(); 1000], &[], &[]).is_ok());
+        let err = validate_batch(&vec![metric; 1001], &[], &[]).unwrap_err();
+        assert!(err.to_string().contains("at most 1000 metrics"));
+        let params = [Tag::new("a", "1"), Tag::new("a", "2")];
+        assert!(validate_batch(&[], &params, &[]).is_err());
+        let same = [Tag::new("a", "1"), Tag::new("a", "1")];
+        assert!(validate_batch(&[], &same, &[]).is_ok());
+    }
+
+    #[test]
+    fn value_lengths() {
+        assert!(validate_param(&Tag::new("p", "x".repeat(6000))).is_ok());
+        assert!(validate_param(&Tag::new("p", "x".repeat(6001))).is_err());
+        assert!(validate_run_tag(&Tag::new("t", "x".repeat(8001))).is_err());
+        assert!(validate_param(&Tag::new("p", "")).is_ok());
+    }
+}

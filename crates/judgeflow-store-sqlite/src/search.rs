@@ -138,9 +138,6 @@ fn push_run_filter(builder: &mut QueryBuilder<'_, Sqlite>, comparison: &Comparis
 /// Appends one ORDER BY term. Rows missing the key sort last in either direction.
 fn push_run_order(builder: &mut QueryBuilder<'_, Sqlite>, order: &OrderBy) -> StoreResult<()> {
     let direction = if order.ascending { "ASC" } else { "DESC" };
-    let child = |table: &str, extra: &str| {
-        format!("(SELECT value FROM {table} c WHERE c.run_uuid = r.run_uuid AND c.key = ?{extra})")
-    };
     match order.entity {
         EntityType::Attribute => {
             let column = run_attribute_column(&order.key)?;
@@ -152,11 +149,11 @@ fn push_run_order(builder: &mut QueryBuilder<'_, Sqlite>, order: &OrderBy) -> St
                 EntityType::Param => ("params", ""),
                 _ => ("tags", ""),
             };
-            let expr = child(table, extra);
-            builder.push(format!("{expr} IS NULL, "));
-            builder.push_bind(order.key.clone());
-            builder.push(format!(", {expr} {direction}"));
-            builder.push_bind(order.key.clone());
+            for suffix in [" IS NULL, ".to_owned(), format!(" {direction}")] {
+                builder.push(format!("(SELECT value FROM {table} c WHERE c.run_uuid = r.run_uuid AND c.key = "));
+                builder.push_bind(order.key.clone());
+                builder.push(format!("{extra}){suffix}"));
+            }
         }
         EntityType::Dataset => {
             return Err(StoreError::InvalidParameter("Ordering by dataset fields is not supported".into()));

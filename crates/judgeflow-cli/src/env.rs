@@ -1,0 +1,7 @@
+//! Every environment variable the binary reads, in one place.
+
+pub const BACKEND_STORE_URI: &str = "JUDGEFLOW_BACKEND_STORE_URI";
+pub const ARTIFACTS_DESTINATION: &str = "JUDGEFLOW_ARTIFACTS_DESTINATION";
+pub const HOST: &str = "JUDGEFLOW_HOST";
+pub const PORT: &str = "JUDGEFLOW_PORT";
+pub const LOG: &str = "JUDGEFLOW_LOG";

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Judgeflow vs `mlflow server`: the same official-client workload against both, in one run.
+
+    python bench/tracking_bench.py                # both servers, Markdown table on stdout
+    python bench/tracking_bench.py --skip-mlflow  # judgeflow only (same as --only judgeflow)
+    python bench/tracking_bench.py --only mlflow
+
+Run it with the suite's venv (it has mlflow): `.venv/bin/python bench/tracking_bench.py`.
+Judgeflow is the release binary, `${CARGO_TARGET_DIR:-target}/release/judgeflow`.
+See bench/README.md for what each number means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import benchlib  # sets the client's environment before mlflow is imported
+import mlflow
+from mlflow.entities import Metric, Param
+
+# Workload sizes (fixed so numbers compare across runs and machines).
+RUNS = 200
+PARAMS_PER_RUN = 10
+TAGS_PER_RUN = 5
+BATCHES = 20
+METRICS_PER_BATCH = 1000
+SINGLE_METRICS = 500
+SEARCHES = 20
+HISTORY_POINTS = 10_000
+HISTORY_READS = 5
+IDLE_SETTLE_S = 2.0
+
+SEARCH_FILTER = "params.p0 = '3' AND tags.t0 = 'odd'"  # matches 20 of the 200 runs
+
+
+def run_workload(server: benchlib.Server) -> dict[str, float]:
+    results: dict[str, float] = {"startup_ms": server.startup_s * 1000}
+    time.sleep(IDLE_SETTLE_S)
+    results["idle_rss_mib"] = server.rss_bytes() / 2**20
+
+    client = mlflow.MlflowClient(tracking_uri=server.url)
+    exp_id = client.create_experiment(f"bench-{int(time.time() * 1000)}")
+
+    # 1. Runs with params and tags, the way a training script starts.
+    started = time.perf_counter()
+    for i in range(RUNS):
+        run = client.create_run(
+            exp_id,
+            run_name=f"run-{i}",
+            tags={"t0": "odd" if i % 2 else "even", **{f"t{k}": f"tag-{k}" for k in range(1, TAGS_PER_RUN)}},
+        )
+        client.log_batch(
+            run.info.run_id,
+            params=[Param("p0", str(i % 10))] + [Param(f"p{k}", f"value-{k}-{i}") for k in range(1, PARAMS_PER_RUN)],
+        )
+    results["create_runs_per_s"] = RUNS / (time.perf_counter() - started)
+
+    # 2. Bulk metrics: 20 batches of 1,000 points, 10,000 points for each of two keys.
+    run_id = client.create_run(exp_id, run_name="metrics").info.run_id
+    now = int(time.time() * 1000)
+    batches = []
+    for b in range(BATCHES):
+        key = "history" if b < BATCHES // 2 else "other"
+        base = (b % (BATCHES // 2)) * METRICS_PER_BATCH
+        batches.append([Metric(key, float(base + j) / 7, now + base + j, base + j) for j in range(METRICS_PER_BATCH)])
+    started = time.perf_counter()
+    for batch in batches:
+        client.log_batch(run_id, metrics=batch)
+    results["log_batch_points_per_s"] = BATCHES * METRICS_PER_BATCH / (time.perf_counter() - started)
+
+    # 3. One call per point, as `mlflow.log_metric` in a training loop.
+    started = time.perf_counter()
+    for step in range(SINGLE_METRICS):
+        client.log_metric(run_id, "single", step * 0.5, timestamp=now + step, step=step)
+    results["log_metric_calls_per_s"] = SINGLE_METRICS / (time.perf_counter() - started)
+
+    # 4. Searches with a two-clause filter over the 200 runs.
+    timings = []
+    for _ in range(SEARCHES):
+        started = time.perf_counter()
+        found = client.search_runs([exp_id], filter_string=SEARCH_FILTER)
+        timings.append((time.perf_counter() - started) * 1000)
+        if len(found) != RUNS // 10:
+            sys.exit(f"{server.kind}: search returned {len(found)} runs, expected {RUNS // 10}")
+    results["search_ms_mean"] = statistics.fmean(timings)
+    results["search_ms_p50"] = benchlib.percentile(timings, 50)
+
+    # 5. Reading back a 10,000-point metric history.
+    timings = []
+    for _ in range(HISTORY_READS):
+        started = time.perf_counter()
+        history = client.get_metric_history(run_id, "history")
+        timings.append((time.perf_counter() - started) * 1000)
+        if len(history) != HISTORY_POINTS:
+            sys.exit(f"{server.kind}: history has {len(history)} points, expected {HISTORY_POINTS}")
+    results["history_ms_p50"] = benchlib.percentile(timings, 50)
+
+    results["rss_after_mib"] = server.rss_bytes() / 2**20
+    return results
+
+
+# (key, label, higher_is_better, format)
+ROWS = [
+    ("startup_ms", "start to healthy (ms)", False, "{:.0f}"),
+    ("idle_rss_mib", "idle RSS, process tree (MiB)", False, "{:.1f}"),
+    ("create_runs_per_s", f"create {RUNS} runs, {PARAMS_PER_RUN} params + {TAGS_PER_RUN} tags (runs/s)", True, "{:.0f}"),
+    ("log_batch_points_per_s", f"{BATCHES} x log_batch of {METRICS_PER_BATCH} metrics (points/s)", True, "{:.0f}"),
+    ("log_metric_calls_per_s", f"{SINGLE_METRICS} single log_metric (calls/s)", True, "{:.0f}"),
+    ("search_ms_mean", f"{SEARCHES} x search_runs, 2-clause filter (ms, mean)", False, "{:.1f}"),
+    ("search_ms_p50", f"{SEARCHES} x search_runs, 2-clause filter (ms, p50)", False, "{:.1f}"),
+    ("history_ms_p50", f"get_metric_history, {HISTORY_POINTS:,} points (ms, p50 of {HISTORY_READS})", False, "{:.1f}"),
+    ("rss_after_mib", "RSS after the workload (MiB)", False, "{:.1f}"),
+]
+
+
+def report(results: dict[str, dict[str, float]]) -> str:
+    kinds = list(results)
+    headers = ["metric", *kinds]
+    both = "judgeflow" in results and "mlflow" in results
+    if both:
+        headers.append("judgeflow vs mlflow")
+    rows = []
+    for key, label, higher_is_better, fmt in ROWS:
+        row = [label, *(fmt.format(results[k][key]) for k in kinds)]
+        if both:
+            jf, ml = results["judgeflow"][key], results["mlflow"][key]
+            # Always "how many times better judgeflow is": >1 means judgeflow wins.
+            ratio = (jf / ml) if higher_is_better else (ml / jf)
+            row.append(f"{ratio:.1f}x better" if ratio >= 1 else f"{1 / ratio:.1f}x worse")
+        rows.append(row)
+    return benchlib.markdown_table(headers, rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["judgeflow", "mlflow"], help="benchmark one server")
+    parser.add_argument("--skip-mlflow", action="store_true", help="same as --only judgeflow")
+    parser.add_argument("--judgeflow-bin", type=Path, default=benchlib.release_binary())
+    parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    parser.add_argument("--keep", action="store_true", help="keep the servers' temp dirs and logs")
+    args = parser.parse_args()
+
+    kinds = ["judgeflow", "mlflow"]
+    if args.skip_mlflow:
+        kinds = ["judgeflow"]
+    if args.only:
+        kinds = [args.only]
+
+    results: dict[str, dict[str, float]] = {}
+    for kind in kinds:
+        print(f"benchmarking {kind} ...", file=sys.stderr)
+        server = benchlib.start_server(kind, args.judgeflow_bin)
+        try:
+            results[kind] = run_workload(server)
+        finally:
+            server.stop()
+            if not args.keep:
+                shutil.rmtree(server.workdir, ignore_errors=True)
+        print(f"  {kind} done", file=sys.stderr)
+
+    print(report(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor, SqlitePool};
 
 use crate::rows::{experiment_key, stage};
-use crate::search::{push_child_clause, push_compare, push_stages};
+use crate::search::{Values, push_child_clause, push_compare, push_stages};
 use crate::{SqliteStore, db_err};
 
 const COLUMNS: &str = "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time";
@@ -29,11 +29,17 @@ fn decode(row: &SqliteRow) -> StoreResult<Experiment> {
     })
 }
 
-async fn with_tags(pool: &SqlitePool, mut experiments: Vec<Experiment>) -> StoreResult<Vec<Experiment>> {
+async fn with_tags(
+    pool: &SqlitePool,
+    mut experiments: Vec<Experiment>,
+) -> StoreResult<Vec<Experiment>> {
     if experiments.is_empty() {
         return Ok(experiments);
     }
-    let ids: Vec<i64> = experiments.iter().filter_map(|e| experiment_key(&e.experiment_id)).collect();
+    let ids: Vec<i64> = experiments
+        .iter()
+        .filter_map(|e| experiment_key(&e.experiment_id))
+        .collect();
     let ids = serde_json::to_string(&ids).map_err(StoreError::internal)?;
     let rows = sqlx::query(
         "SELECT experiment_id, key, value FROM experiment_tags \
@@ -47,7 +53,9 @@ async fn with_tags(pool: &SqlitePool, mut experiments: Vec<Experiment>) -> Store
         let id: i64 = row.get(0);
         let id = id.to_string();
         if let Some(experiment) = experiments.iter_mut().find(|e| e.experiment_id == id) {
-            experiment.tags.push(Tag::new(row.get::<String, _>(1), row.get::<String, _>(2)));
+            experiment
+                .tags
+                .push(Tag::new(row.get::<String, _>(1), row.get::<String, _>(2)));
         }
     }
     Ok(experiments)
@@ -59,13 +67,17 @@ pub(crate) async fn create(store: &SqliteStore, new: NewExperiment) -> StoreResu
         validation::validate_experiment_tag(tag)?;
     }
     let mut tx = store.writer.begin().await.map_err(db_err)?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = ?")
-        .bind(&new.name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = ?")
+            .bind(&new.name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
     if taken.is_some() {
-        return Err(StoreError::AlreadyExists(format!("Experiment(name={}) already exists.", new.name)));
+        return Err(StoreError::AlreadyExists(format!(
+            "Experiment(name={}) already exists.",
+            new.name
+        )));
     }
     let now = now_ms();
     let id: i64 = sqlx::query_scalar(
@@ -111,22 +123,26 @@ async fn upsert_tag<'e>(executor: impl SqliteExecutor<'e>, id: i64, tag: &Tag) -
 
 pub(crate) async fn get(pool: &SqlitePool, experiment_id: &str) -> StoreResult<Experiment> {
     let id = experiment_key(experiment_id).ok_or_else(|| not_found(experiment_id))?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM experiments e WHERE e.experiment_id = ?"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(experiment_id))?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM experiments e WHERE e.experiment_id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| not_found(experiment_id))?;
     Ok(with_tags(pool, vec![decode(&row)?]).await?.remove(0))
 }
 
 pub(crate) async fn get_by_name(pool: &SqlitePool, name: &str) -> StoreResult<Experiment> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM experiments e WHERE e.name = ?"))
-        .bind(name)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| StoreError::NotFound(format!("Could not find experiment with name '{name}'")))?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM experiments e WHERE e.name = ?"
+    ))
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| StoreError::NotFound(format!("Could not find experiment with name '{name}'")))?;
     Ok(with_tags(pool, vec![decode(&row)?]).await?.remove(0))
 }
 
@@ -146,20 +162,40 @@ fn push_order(builder: &mut QueryBuilder<'_, Sqlite>, order: &OrderBy) {
         builder.push_bind(order.key.clone());
         builder.push(format!(") {direction}, "));
     } else {
-        let column = if order.key == "experiment_id" { "e.experiment_id" } else { attribute_column(&order.key) };
+        let column = if order.key == "experiment_id" {
+            "e.experiment_id"
+        } else {
+            attribute_column(&order.key)
+        };
         builder.push(format!("{column} {direction}, "));
     }
 }
 
-pub(crate) async fn search(pool: &SqlitePool, query: &ExperimentQuery) -> StoreResult<Page<Experiment>> {
-    let mut builder = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM experiments e WHERE 1 = 1"));
+pub(crate) async fn search(
+    pool: &SqlitePool,
+    query: &ExperimentQuery,
+) -> StoreResult<Page<Experiment>> {
+    let mut builder =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM experiments e WHERE 1 = 1"));
     push_stages(&mut builder, "e.lifecycle_stage", query.view);
     for comparison in &query.filter {
         if comparison.entity == EntityType::Tag {
-            push_child_clause(&mut builder, "e.experiment_id", "experiment_tags", "experiment_id", comparison, "");
+            push_child_clause(
+                &mut builder,
+                "e.experiment_id",
+                "experiment_tags",
+                "experiment_id",
+                comparison,
+                Values::Plain,
+            );
         } else {
             builder.push(" AND ");
-            push_compare(&mut builder, attribute_column(&comparison.key), comparison.op, &comparison.value);
+            push_compare(
+                &mut builder,
+                attribute_column(&comparison.key),
+                comparison.op,
+                &comparison.value,
+            );
         }
     }
     builder.push(" ORDER BY ");
@@ -173,21 +209,29 @@ pub(crate) async fn search(pool: &SqlitePool, query: &ExperimentQuery) -> StoreR
     let rows = builder.build().fetch_all(pool).await.map_err(db_err)?;
     let experiments = rows.iter().map(decode).collect::<StoreResult<Vec<_>>>()?;
     let page = Page::from_overfetch(experiments, query.page_token.offset, query.max_results);
-    Ok(Page { items: with_tags(pool, page.items).await?, next_page_token: page.next_page_token })
+    Ok(Page {
+        items: with_tags(pool, page.items).await?,
+        next_page_token: page.next_page_token,
+    })
 }
 
 async fn existing_id(pool: &SqlitePool, experiment_id: &str) -> StoreResult<(i64, String)> {
     let id = experiment_key(experiment_id).ok_or_else(|| not_found(experiment_id))?;
-    let stage: String = sqlx::query_scalar("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(experiment_id))?;
+    let stage: String =
+        sqlx::query_scalar("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| not_found(experiment_id))?;
     Ok((id, stage))
 }
 
-pub(crate) async fn rename(pool: &SqlitePool, experiment_id: &str, new_name: &str) -> StoreResult<()> {
+pub(crate) async fn rename(
+    pool: &SqlitePool,
+    experiment_id: &str,
+    new_name: &str,
+) -> StoreResult<()> {
     validation::validate_experiment_name(new_name)?;
     let (id, stage) = existing_id(pool, experiment_id).await?;
     if stage != "active" {
@@ -195,36 +239,51 @@ pub(crate) async fn rename(pool: &SqlitePool, experiment_id: &str, new_name: &st
             "Cannot rename a non-active experiment {experiment_id}. Current state is {stage}."
         )));
     }
-    let result = sqlx::query("UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?")
-        .bind(new_name)
-        .bind(now_ms())
-        .bind(id)
-        .execute(pool)
-        .await;
+    let result = sqlx::query(
+        "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+    )
+    .bind(new_name)
+    .bind(now_ms())
+    .bind(id)
+    .execute(pool)
+    .await;
     match result {
         Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(StoreError::AlreadyExists(format!("Experiment(name={new_name}) already exists.")))
-        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::AlreadyExists(
+            format!("Experiment(name={new_name}) already exists."),
+        )),
         Err(e) => Err(db_err(e)),
     }
 }
 
 /// Soft delete or restore. Runs follow their experiment, as in MLflow.
-pub(crate) async fn set_stage(pool: &SqlitePool, experiment_id: &str, active: bool) -> StoreResult<()> {
+pub(crate) async fn set_stage(
+    pool: &SqlitePool,
+    experiment_id: &str,
+    active: bool,
+) -> StoreResult<()> {
     let (id, _) = existing_id(pool, experiment_id).await?;
     if id == 0 && !active {
-        return Err(StoreError::InvalidParameter("Cannot delete the default experiment '0'. This is an internally reserved experiment.".into()));
+        return Err(StoreError::InvalidParameter(
+            "Cannot delete the default experiment '0'. This is an internally reserved experiment."
+                .into(),
+        ));
     }
-    let (stage, deleted_time) = if active { ("active", None) } else { ("deleted", Some(now_ms())) };
+    let (stage, deleted_time) = if active {
+        ("active", None)
+    } else {
+        ("deleted", Some(now_ms()))
+    };
     let mut tx = pool.begin().await.map_err(db_err)?;
-    sqlx::query("UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?")
-        .bind(stage)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(
+        "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?",
+    )
+    .bind(stage)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     sqlx::query("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ?")
         .bind(stage)
         .bind(deleted_time)
@@ -246,7 +305,11 @@ pub(crate) async fn set_tag(pool: &SqlitePool, experiment_id: &str, tag: Tag) ->
     upsert_tag(pool, id, &tag).await
 }
 
-pub(crate) async fn delete_tag(pool: &SqlitePool, experiment_id: &str, key: &str) -> StoreResult<()> {
+pub(crate) async fn delete_tag(
+    pool: &SqlitePool,
+    experiment_id: &str,
+    key: &str,
+) -> StoreResult<()> {
     let (id, _) = existing_id(pool, experiment_id).await?;
     let deleted = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?")
         .bind(id)
@@ -255,7 +318,9 @@ pub(crate) async fn delete_tag(pool: &SqlitePool, experiment_id: &str, key: &str
         .await
         .map_err(db_err)?;
     if deleted.rows_affected() == 0 {
-        return Err(StoreError::NotFound(format!("No tag with name: {key} in experiment with id {experiment_id}")));
+        return Err(StoreError::NotFound(format!(
+            "No tag with name: {key} in experiment with id {experiment_id}"
+        )));
     }
     Ok(())
 }

@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 
 use judgeflow_domain::search::{CompareOp, EntityType, Literal};
-use judgeflow_domain::{LoggedModel, LoggedModelStatus, Metric, Param, Tag, ids, now_ms, validation};
+use judgeflow_domain::{
+    LoggedModel, LoggedModelStatus, Metric, Param, Tag, ids, now_ms, validation,
+};
 use judgeflow_store::{LoggedModelQuery, NewLoggedModel, Page, StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor, SqlitePool};
 
 use crate::rows::{decode_value, experiment_key};
-use crate::search::{push_child_clause, push_compare};
+use crate::search::{Values, push_child_clause, push_compare};
 use crate::{SqliteStore, db_err};
 
 const COLUMNS: &str = "m.model_id, m.experiment_id, m.name, m.artifact_location, m.creation_timestamp_ms, \
@@ -39,13 +41,25 @@ fn decode(row: &SqliteRow) -> StoreResult<LoggedModel> {
     })
 }
 
-async fn with_children(pool: &SqlitePool, mut models: Vec<LoggedModel>) -> StoreResult<Vec<LoggedModel>> {
+async fn with_children(
+    pool: &SqlitePool,
+    mut models: Vec<LoggedModel>,
+) -> StoreResult<Vec<LoggedModel>> {
     if models.is_empty() {
         return Ok(models);
     }
-    let ids = serde_json::to_string(&models.iter().map(|m| m.model_id.as_str()).collect::<Vec<_>>())
-        .map_err(StoreError::internal)?;
-    let position: HashMap<String, usize> = models.iter().enumerate().map(|(i, m)| (m.model_id.clone(), i)).collect();
+    let ids = serde_json::to_string(
+        &models
+            .iter()
+            .map(|m| m.model_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .map_err(StoreError::internal)?;
+    let position: HashMap<String, usize> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.model_id.clone(), i))
+        .collect();
     for (table, is_tag) in [("logged_model_tags", true), ("logged_model_params", false)] {
         let rows = sqlx::query(&format!(
             "SELECT model_id, key, value FROM {table} WHERE model_id IN (SELECT value FROM json_each(?)) ORDER BY key"
@@ -58,7 +72,11 @@ async fn with_children(pool: &SqlitePool, mut models: Vec<LoggedModel>) -> Store
             let model: String = row.get(0);
             let entry = Tag::new(row.get::<String, _>(1), row.get::<String, _>(2));
             if let Some(&i) = position.get(&model) {
-                if is_tag { models[i].tags.push(entry) } else { models[i].params.push(entry) }
+                if is_tag {
+                    models[i].tags.push(entry);
+                } else {
+                    models[i].params.push(entry);
+                }
             }
         }
     }
@@ -72,7 +90,12 @@ async fn with_children(pool: &SqlitePool, mut models: Vec<LoggedModel>) -> Store
     .map_err(db_err)?;
     for row in rows {
         let model: String = row.get(0);
-        let mut metric = Metric::new(row.get::<String, _>(1), decode_value(row.get(4), row.get(5)), row.get(2), row.get(3));
+        let mut metric = Metric::new(
+            row.get::<String, _>(1),
+            decode_value(row.get(4), row.get(5)),
+            row.get(2),
+            row.get(3),
+        );
         metric.model_id = Some(model.clone());
         metric.run_id = row.get(6);
         metric.dataset_name = row.get(7);
@@ -91,18 +114,34 @@ pub(crate) async fn create(store: &SqliteStore, new: NewLoggedModel) -> StoreRes
     for param in &new.params {
         validation::validate_param(param)?;
     }
-    let experiment_id = experiment_key(&new.experiment_id)
-        .ok_or_else(|| StoreError::NotFound(format!("No Experiment with id={} exists", new.experiment_id)))?;
+    let experiment_id = experiment_key(&new.experiment_id).ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "No Experiment with id={} exists",
+            new.experiment_id
+        ))
+    })?;
     let mut tx = store.writer.begin().await.map_err(db_err)?;
-    let location: String = sqlx::query_scalar("SELECT artifact_location FROM experiments WHERE experiment_id = ?")
-        .bind(experiment_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| StoreError::NotFound(format!("No Experiment with id={} exists", new.experiment_id)))?;
+    let location: String =
+        sqlx::query_scalar("SELECT artifact_location FROM experiments WHERE experiment_id = ?")
+            .bind(experiment_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "No Experiment with id={} exists",
+                    new.experiment_id
+                ))
+            })?;
     let model_id = ids::new_logged_model_id();
-    let name = new.name.filter(|n| !n.is_empty()).unwrap_or_else(ids::random_run_name);
-    let artifact_location = format!("{}/models/{model_id}/artifacts", location.trim_end_matches('/'));
+    let name = new
+        .name
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(ids::random_run_name);
+    let artifact_location = format!(
+        "{}/models/{model_id}/artifacts",
+        location.trim_end_matches('/')
+    );
     let now = now_ms();
     sqlx::query(
         "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp_ms, \
@@ -126,13 +165,21 @@ pub(crate) async fn create(store: &SqliteStore, new: NewLoggedModel) -> StoreRes
     get(&store.writer, &model_id).await
 }
 
-async fn upsert_entries<'e>(executor: impl SqliteExecutor<'e>, table: &str, model_id: &str, entries: &[Tag]) -> StoreResult<()> {
+async fn upsert_entries<'e>(
+    executor: impl SqliteExecutor<'e>,
+    table: &str,
+    model_id: &str,
+    entries: &[Tag],
+) -> StoreResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let mut builder = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} (model_id, key, value) "));
+    let mut builder =
+        QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} (model_id, key, value) "));
     builder.push_values(entries, |mut row, entry| {
-        row.push_bind(model_id).push_bind(&entry.key).push_bind(&entry.value);
+        row.push_bind(model_id)
+            .push_bind(&entry.key)
+            .push_bind(&entry.value);
     });
     builder.push(" ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value");
     builder.build().execute(executor).await.map_err(db_err)?;
@@ -196,12 +243,18 @@ pub(crate) async fn delete_tag(pool: &SqlitePool, model_id: &str, key: &str) -> 
         .await
         .map_err(db_err)?;
     if deleted.rows_affected() == 0 {
-        return Err(StoreError::NotFound(format!("No tag with key '{key}' found for logged model '{model_id}'")));
+        return Err(StoreError::NotFound(format!(
+            "No tag with key '{key}' found for logged model '{model_id}'"
+        )));
     }
     Ok(())
 }
 
-pub(crate) async fn log_params(pool: &SqlitePool, model_id: &str, params: Vec<Param>) -> StoreResult<()> {
+pub(crate) async fn log_params(
+    pool: &SqlitePool,
+    model_id: &str,
+    params: Vec<Param>,
+) -> StoreResult<()> {
     for param in &params {
         validation::validate_param(param)?;
     }
@@ -228,14 +281,28 @@ fn attribute_column(key: &str) -> StoreResult<&'static str> {
         "source_run_id" => "m.source_run_id",
         "creation_timestamp" | "creation_time" => "m.creation_timestamp_ms",
         "last_updated_timestamp" | "last_updated_time" => "m.last_updated_timestamp_ms",
-        other => return Err(StoreError::InvalidParameter(format!("Invalid order_by field '{other}' for logged models"))),
+        other => {
+            return Err(StoreError::InvalidParameter(format!(
+                "Invalid order_by field '{other}' for logged models"
+            )));
+        }
     })
 }
 
-pub(crate) async fn search(pool: &SqlitePool, query: &LoggedModelQuery) -> StoreResult<Page<LoggedModel>> {
-    let experiment_ids: Vec<i64> = query.experiment_ids.iter().filter_map(|id| experiment_key(id)).collect();
+pub(crate) async fn search(
+    pool: &SqlitePool,
+    query: &LoggedModelQuery,
+) -> StoreResult<Page<LoggedModel>> {
+    let experiment_ids: Vec<i64> = query
+        .experiment_ids
+        .iter()
+        .filter_map(|id| experiment_key(id))
+        .collect();
     if experiment_ids.is_empty() {
-        return Ok(Page { items: Vec::new(), next_page_token: None });
+        return Ok(Page {
+            items: Vec::new(),
+            next_page_token: None,
+        });
     }
     let mut builder = QueryBuilder::<Sqlite>::new(format!(
         "SELECT {COLUMNS} FROM logged_models m WHERE m.lifecycle_stage = 'active' AND m.experiment_id IN ("
@@ -249,19 +316,50 @@ pub(crate) async fn search(pool: &SqlitePool, query: &LoggedModelQuery) -> Store
     builder.push(")");
     for comparison in &query.filter {
         match comparison.entity {
-            EntityType::Tag => push_child_clause(&mut builder, "m.model_id", "logged_model_tags", "model_id", comparison, ""),
-            EntityType::Param => push_child_clause(&mut builder, "m.model_id", "logged_model_params", "model_id", comparison, ""),
-            EntityType::Metric => push_child_clause(&mut builder, "m.model_id", "logged_model_metrics", "model_id", comparison, " AND is_nan = 0"),
+            EntityType::Tag => push_child_clause(
+                &mut builder,
+                "m.model_id",
+                "logged_model_tags",
+                "model_id",
+                comparison,
+                Values::Plain,
+            ),
+            EntityType::Param => push_child_clause(
+                &mut builder,
+                "m.model_id",
+                "logged_model_params",
+                "model_id",
+                comparison,
+                Values::Plain,
+            ),
+            EntityType::Metric => push_child_clause(
+                &mut builder,
+                "m.model_id",
+                "logged_model_metrics",
+                "model_id",
+                comparison,
+                Values::Metrics,
+            ),
             _ => {
                 builder.push(" AND ");
                 let value = match (&comparison.key[..], &comparison.value) {
                     // Status is stored by enum name; accept the short names users type too.
-                    ("status", Literal::String(s)) if comparison.op == CompareOp::Eq || comparison.op == CompareOp::Ne => {
-                        Literal::String(LoggedModelStatus::parse(s).map_or_else(|| s.clone(), |st| st.as_str().to_owned()))
+                    ("status", Literal::String(s))
+                        if comparison.op == CompareOp::Eq || comparison.op == CompareOp::Ne =>
+                    {
+                        Literal::String(
+                            LoggedModelStatus::parse(s)
+                                .map_or_else(|| s.clone(), |st| st.as_str().to_owned()),
+                        )
                     }
                     (_, value) => value.clone(),
                 };
-                push_compare(&mut builder, attribute_column(&comparison.key)?, comparison.op, &value);
+                push_compare(
+                    &mut builder,
+                    attribute_column(&comparison.key)?,
+                    comparison.op,
+                    &value,
+                );
             }
         }
     }
@@ -273,7 +371,10 @@ pub(crate) async fn search(pool: &SqlitePool, query: &LoggedModelQuery) -> Store
             builder.push_bind(metric.to_owned());
             builder.push(format!(") {direction}, "));
         } else {
-            builder.push(format!("{} {direction}, ", attribute_column(&order.field_name)?));
+            builder.push(format!(
+                "{} {direction}, ",
+                attribute_column(&order.field_name)?
+            ));
         }
     }
     builder.push("m.creation_timestamp_ms DESC, m.model_id ASC LIMIT ");
@@ -283,5 +384,8 @@ pub(crate) async fn search(pool: &SqlitePool, query: &LoggedModelQuery) -> Store
     let rows = builder.build().fetch_all(pool).await.map_err(db_err)?;
     let models = rows.iter().map(decode).collect::<StoreResult<Vec<_>>>()?;
     let page = Page::from_overfetch(models, query.page_token.offset, query.max_results);
-    Ok(Page { items: with_children(pool, page.items).await?, next_page_token: page.next_page_token })
+    Ok(Page {
+        items: with_children(pool, page.items).await?,
+        next_page_token: page.next_page_token,
+    })
 }

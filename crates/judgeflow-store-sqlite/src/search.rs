@@ -5,8 +5,8 @@
 //! is selective, or probe it per run when the order-by index is the better start, which keeps
 //! search fast at 100,000 runs either way. Values are always bound, never spliced.
 
-use judgeflow_domain::search::{CompareOp, Comparison, EntityType, Literal, OrderBy};
 use judgeflow_domain::ViewType;
+use judgeflow_domain::search::{CompareOp, Comparison, EntityType, Literal, OrderBy};
 use judgeflow_store::{Page, RunQuery, StoreError, StoreResult};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
@@ -31,10 +31,17 @@ pub(crate) fn like_to_glob(pattern: &str) -> String {
 }
 
 /// Appends `<expr> <op> <value>` for a string or numeric comparison.
-pub(crate) fn push_compare(builder: &mut QueryBuilder<'_, Sqlite>, expr: &str, op: CompareOp, value: &Literal) {
+pub(crate) fn push_compare(
+    builder: &mut QueryBuilder<'_, Sqlite>,
+    expr: &str,
+    op: CompareOp,
+    value: &Literal,
+) {
     match (op, value) {
         (CompareOp::Like, Literal::String(s)) => {
-            builder.push(format!("{expr} GLOB ")).push_bind(like_to_glob(s));
+            builder
+                .push(format!("{expr} GLOB "))
+                .push_bind(like_to_glob(s));
         }
         (CompareOp::ILike, Literal::String(s)) => {
             // SQLite's LIKE is case-insensitive (for ASCII) with no escape character, which is
@@ -42,7 +49,10 @@ pub(crate) fn push_compare(builder: &mut QueryBuilder<'_, Sqlite>, expr: &str, o
             builder.push(format!("{expr} LIKE ")).push_bind(s.clone());
         }
         (CompareOp::In | CompareOp::NotIn, Literal::List(items)) => {
-            builder.push(format!("{expr} {} (", if op == CompareOp::In { "IN" } else { "NOT IN" }));
+            builder.push(format!(
+                "{expr} {} (",
+                if op == CompareOp::In { "IN" } else { "NOT IN" }
+            ));
             let mut separated = builder.separated(", ");
             for item in items {
                 separated.push_bind(item.clone());
@@ -50,10 +60,14 @@ pub(crate) fn push_compare(builder: &mut QueryBuilder<'_, Sqlite>, expr: &str, o
             builder.push(")");
         }
         (_, Literal::Number(n)) => {
-            builder.push(format!("{expr} {} ", op.as_str())).push_bind(*n);
+            builder
+                .push(format!("{expr} {} ", op.as_str()))
+                .push_bind(*n);
         }
         (_, Literal::String(s)) => {
-            builder.push(format!("{expr} {} ", op.as_str())).push_bind(s.clone());
+            builder
+                .push(format!("{expr} {} ", op.as_str()))
+                .push_bind(s.clone());
         }
         // The grammar never pairs other operators and values; match nothing rather than panic.
         _ => {
@@ -62,23 +76,41 @@ pub(crate) fn push_compare(builder: &mut QueryBuilder<'_, Sqlite>, expr: &str, o
     }
 }
 
+/// Whether a child table holds metrics, whose NaN points are stored as `value = 0, is_nan = 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Values {
+    Plain,
+    Metrics,
+}
+
 /// `id_column IN (SELECT owner FROM table WHERE key = ? [AND value <op> ?])`, or `NOT IN` for
-/// IS NULL. `extra` narrows the child rows (e.g. `is_nan = 0`).
+/// IS NULL. For metrics, every comparison with NaN is false except `!=`, which NaN always
+/// satisfies (as in MLflow), so the stored placeholder 0 never matches by accident.
 pub(crate) fn push_child_clause(
     builder: &mut QueryBuilder<'_, Sqlite>,
     id_column: &str,
     table: &str,
     owner: &str,
     comparison: &Comparison,
-    extra: &str,
+    values: Values,
 ) {
     let negate = comparison.op == CompareOp::IsNull;
-    builder.push(format!(" AND {id_column} {} (SELECT {owner} FROM {table} WHERE key = ", if negate { "NOT IN" } else { "IN" }));
+    builder.push(format!(
+        " AND {id_column} {} (SELECT {owner} FROM {table} WHERE key = ",
+        if negate { "NOT IN" } else { "IN" }
+    ));
     builder.push_bind(comparison.key.clone());
-    builder.push(extra);
     if !matches!(comparison.op, CompareOp::IsNull | CompareOp::IsNotNull) {
-        builder.push(" AND ");
+        builder.push(" AND (");
         push_compare(builder, "value", comparison.op, &comparison.value);
+        if values == Values::Metrics {
+            builder.push(if comparison.op == CompareOp::Ne {
+                " OR is_nan = 1"
+            } else {
+                " AND is_nan = 0"
+            });
+        }
+        builder.push(")");
     }
     builder.push(")");
 }
@@ -102,17 +134,45 @@ fn run_attribute_column(key: &str) -> StoreResult<&'static str> {
         "lifecycle_stage" => "r.lifecycle_stage",
         "start_time" => "r.start_time",
         "end_time" => "r.end_time",
-        other => return Err(StoreError::InvalidParameter(format!("Invalid attribute key '{other}'"))),
+        other => {
+            return Err(StoreError::InvalidParameter(format!(
+                "Invalid attribute key '{other}'"
+            )));
+        }
     })
 }
 
-fn push_run_filter(builder: &mut QueryBuilder<'_, Sqlite>, comparison: &Comparison) -> StoreResult<()> {
+fn push_run_filter(
+    builder: &mut QueryBuilder<'_, Sqlite>,
+    comparison: &Comparison,
+) -> StoreResult<()> {
     match comparison.entity {
         EntityType::Metric => {
-            push_child_clause(builder, "r.run_uuid", "latest_metrics", "run_uuid", comparison, " AND is_nan = 0");
+            push_child_clause(
+                builder,
+                "r.run_uuid",
+                "latest_metrics",
+                "run_uuid",
+                comparison,
+                Values::Metrics,
+            );
         }
-        EntityType::Param => push_child_clause(builder, "r.run_uuid", "params", "run_uuid", comparison, ""),
-        EntityType::Tag => push_child_clause(builder, "r.run_uuid", "tags", "run_uuid", comparison, ""),
+        EntityType::Param => push_child_clause(
+            builder,
+            "r.run_uuid",
+            "params",
+            "run_uuid",
+            comparison,
+            Values::Plain,
+        ),
+        EntityType::Tag => push_child_clause(
+            builder,
+            "r.run_uuid",
+            "tags",
+            "run_uuid",
+            comparison,
+            Values::Plain,
+        ),
         EntityType::Attribute => {
             let column = run_attribute_column(&comparison.key)?;
             builder.push(" AND ");
@@ -135,7 +195,8 @@ fn push_run_filter(builder: &mut QueryBuilder<'_, Sqlite>, comparison: &Comparis
     Ok(())
 }
 
-/// Appends one ORDER BY term. Rows missing the key sort last in either direction.
+/// Appends one ORDER BY term. Rows missing the key sort last in either direction; for
+/// metrics, NaN sorts after every number and before missing values (MLflow's order).
 fn push_run_order(builder: &mut QueryBuilder<'_, Sqlite>, order: &OrderBy) -> StoreResult<()> {
     let direction = if order.ascending { "ASC" } else { "DESC" };
     match order.entity {
@@ -143,31 +204,55 @@ fn push_run_order(builder: &mut QueryBuilder<'_, Sqlite>, order: &OrderBy) -> St
             let column = run_attribute_column(&order.key)?;
             builder.push(format!("{column} IS NULL, {column} {direction}"));
         }
-        EntityType::Metric | EntityType::Param | EntityType::Tag => {
-            let (table, extra) = match order.entity {
-                EntityType::Metric => ("latest_metrics", " AND c.is_nan = 0"),
-                EntityType::Param => ("params", ""),
-                _ => ("tags", ""),
+        EntityType::Metric => {
+            // Rank 0 for a number, 1 for NaN, 2 for no metric; then the numbers themselves.
+            builder.push("COALESCE((SELECT c.is_nan FROM latest_metrics c WHERE c.run_uuid = r.run_uuid AND c.key = ");
+            builder.push_bind(order.key.clone());
+            builder.push("), 2), (SELECT c.value FROM latest_metrics c WHERE c.run_uuid = r.run_uuid AND c.key = ");
+            builder.push_bind(order.key.clone());
+            builder.push(format!(") {direction}"));
+        }
+        EntityType::Param | EntityType::Tag => {
+            let table = if order.entity == EntityType::Param {
+                "params"
+            } else {
+                "tags"
             };
             for suffix in [" IS NULL, ".to_owned(), format!(" {direction}")] {
-                builder.push(format!("(SELECT value FROM {table} c WHERE c.run_uuid = r.run_uuid AND c.key = "));
+                builder.push(format!(
+                    "(SELECT value FROM {table} c WHERE c.run_uuid = r.run_uuid AND c.key = "
+                ));
                 builder.push_bind(order.key.clone());
-                builder.push(format!("{extra}){suffix}"));
+                builder.push(format!("){suffix}"));
             }
         }
         EntityType::Dataset => {
-            return Err(StoreError::InvalidParameter("Ordering by dataset fields is not supported".into()));
+            return Err(StoreError::InvalidParameter(
+                "Ordering by dataset fields is not supported".into(),
+            ));
         }
     }
     Ok(())
 }
 
-pub(crate) async fn search_runs(pool: &SqlitePool, query: &RunQuery) -> StoreResult<Page<judgeflow_domain::Run>> {
-    let experiment_ids: Vec<i64> = query.experiment_ids.iter().filter_map(|id| experiment_key(id)).collect();
+pub(crate) async fn search_runs(
+    pool: &SqlitePool,
+    query: &RunQuery,
+) -> StoreResult<Page<judgeflow_domain::Run>> {
+    let experiment_ids: Vec<i64> = query
+        .experiment_ids
+        .iter()
+        .filter_map(|id| experiment_key(id))
+        .collect();
     if experiment_ids.is_empty() {
-        return Ok(Page { items: Vec::new(), next_page_token: None });
+        return Ok(Page {
+            items: Vec::new(),
+            next_page_token: None,
+        });
     }
-    let mut builder = QueryBuilder::<Sqlite>::new(format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN ("));
+    let mut builder = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN ("
+    ));
     {
         let mut separated = builder.separated(", ");
         for id in &experiment_ids {
@@ -191,7 +276,10 @@ pub(crate) async fn search_runs(pool: &SqlitePool, query: &RunQuery) -> StoreRes
     let rows = builder.build().fetch_all(pool).await.map_err(db_err)?;
     let infos = rows.iter().map(run_info).collect::<StoreResult<Vec<_>>>()?;
     let page = Page::from_overfetch(infos, query.page_token.offset, query.max_results);
-    Ok(Page { items: load_runs(pool, page.items).await?, next_page_token: page.next_page_token })
+    Ok(Page {
+        items: load_runs(pool, page.items).await?,
+        next_page_token: page.next_page_token,
+    })
 }
 
 #[cfg(test)]

@@ -29,10 +29,17 @@ impl TestServer {
 
     pub async fn start_with(settings: ServerSettings) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(SqliteOptions::from_uri(&dir.path().join("t.db").display().to_string(), "mlflow-artifacts:").unwrap())
-            .await
-            .unwrap();
-        let artifacts = ArtifactStore::open(dir.path().join("artifacts").to_str().unwrap()).unwrap();
+        let store = SqliteStore::open(
+            SqliteOptions::from_uri(
+                &dir.path().join("t.db").display().to_string(),
+                "mlflow-artifacts:",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        let artifacts =
+            ArtifactStore::open(dir.path().join("artifacts").to_str().unwrap()).unwrap();
         let state = AppState::new(Arc::new(store), artifacts, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -40,27 +47,49 @@ impl TestServer {
         tokio::spawn(judgeflow_server::serve(state, listener, async {
             let _ = rx.await;
         }));
-        Self { base, client: reqwest::Client::new(), dir, shutdown: Some(tx) }
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            dir,
+            shutdown: Some(tx),
+        }
     }
 
+    #[must_use]
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// POSTs JSON to `/api/2.0/mlflow/<path>` and returns (status, body).
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self.client.post(self.url(&format!("/api/2.0/mlflow/{path}"))).json(&body).send().await.unwrap();
+        let response = self
+            .client
+            .post(self.url(&format!("/api/2.0/mlflow/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         decode(response).await
     }
 
     /// GETs `/api/2.0/mlflow/<path_and_query>`.
     pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
-        let response = self.client.get(self.url(&format!("/api/2.0/mlflow/{path_and_query}"))).send().await.unwrap();
+        let response = self
+            .client
+            .get(self.url(&format!("/api/2.0/mlflow/{path_and_query}")))
+            .send()
+            .await
+            .unwrap();
         decode(response).await
     }
 
     pub async fn new_run(&self, experiment_id: &str) -> String {
-        let (status, body) = self.post("runs/create", serde_json::json!({"experiment_id": experiment_id, "start_time": 1})).await;
+        let (status, body) = self
+            .post(
+                "runs/create",
+                serde_json::json!({"experiment_id": experiment_id, "start_time": 1}),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         body["run"]["info"]["run_id"].as_str().unwrap().to_owned()
     }
@@ -77,7 +106,8 @@ impl Drop for TestServer {
 pub async fn decode(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"));
+    let value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"));
     (status, value)
 }
 
@@ -88,6 +118,7 @@ macro_rules! snapshot {
         insta::assert_json_snapshot!($value, {
             ".**.run_id" => "[run_id]",
             ".**.run_uuid" => "[run_id]",
+            ".**.source_run_id" => "[run_id]",
             ".**.artifact_uri" => "[artifact_uri]",
             ".**.start_time" => "[time]",
             ".**.end_time" => "[time]",

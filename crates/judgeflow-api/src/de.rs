@@ -5,7 +5,9 @@ use serde::{Deserialize, Serializer};
 use std::fmt;
 
 /// An int64 sent as a JSON number, a JSON string, or a query-string value.
-pub fn lenient_opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub fn lenient_opt_i64<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
         type Value = Option<i64>;
@@ -16,7 +18,9 @@ pub fn lenient_opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
             Ok(Some(v))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            i64::try_from(v).map(Some).map_err(|_| E::custom(format!("{v} is out of range for an int64")))
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::custom(format!("{v} is out of range for an int64")))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             if v.fract() == 0.0 && v.abs() < 9.2e18 {
@@ -29,7 +33,10 @@ pub fn lenient_opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
             if v.is_empty() {
                 return Ok(None);
             }
-            v.trim().parse::<i64>().map(Some).map_err(|_| E::custom(format!("'{v}' is not an integer")))
+            v.trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| E::custom(format!("'{v}' is not an integer")))
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -42,7 +49,9 @@ pub fn lenient_opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
 }
 
 /// A double sent as a number or as `"NaN"`, `"Infinity"`, `"-Infinity"` (or a numeric string).
-pub fn lenient_opt_f64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+pub fn lenient_opt_f64<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
         type Value = Option<f64>;
@@ -64,7 +73,10 @@ pub fn lenient_opt_f64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
                 "Infinity" | "inf" | "+Infinity" => Ok(Some(f64::INFINITY)),
                 "-Infinity" | "-inf" => Ok(Some(f64::NEG_INFINITY)),
                 "" => Ok(None),
-                other => other.parse::<f64>().map(Some).map_err(|_| E::custom(format!("'{v}' is not a number"))),
+                other => other
+                    .parse::<f64>()
+                    .map(Some)
+                    .map_err(|_| E::custom(format!("'{v}' is not a number"))),
             }
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -78,7 +90,9 @@ pub fn lenient_opt_f64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
 }
 
 /// A bool sent as JSON or Python-style (`True`/`False`) or lowercase text.
-pub fn lenient_opt_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+pub fn lenient_opt_bool<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
         type Value = Option<bool>;
@@ -107,7 +121,9 @@ pub fn lenient_opt_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Op
 }
 
 /// A string; numbers and bools are accepted and rendered as text (protobuf JSON clients vary).
-pub fn lenient_opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+pub fn lenient_opt_string<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
         type Value = Option<String>;
@@ -143,7 +159,9 @@ pub fn lenient_opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<
 }
 
 /// A list that may also arrive as a single value (a query string with one occurrence).
-pub fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
+pub fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany<T> {

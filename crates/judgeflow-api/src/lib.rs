@@ -34,7 +34,10 @@ impl KeyValue {
 
 impl From<judgeflow_domain::Tag> for KeyValue {
     fn from(tag: judgeflow_domain::Tag) -> Self {
-        Self { key: Some(tag.key), value: Some(tag.value) }
+        Self {
+            key: Some(tag.key),
+            value: Some(tag.value),
+        }
     }
 }
 

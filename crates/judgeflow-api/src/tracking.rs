@@ -93,7 +93,9 @@ impl RunIdRequest {
 }
 
 fn pick_run_id<'a>(run_id: Option<&'a str>, run_uuid: Option<&'a str>) -> Option<&'a str> {
-    run_id.filter(|s| !s.is_empty()).or(run_uuid.filter(|s| !s.is_empty()))
+    run_id
+        .filter(|s| !s.is_empty())
+        .or(run_uuid.filter(|s| !s.is_empty()))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,9 +227,18 @@ impl DatasetInputRequest {
         Ok(domain::DatasetInput {
             tags: self.tags.into_iter().map(KeyValue::into_tag).collect(),
             dataset: domain::Dataset {
-                name: dataset.name.filter(|s| !s.is_empty()).ok_or("dataset.name")?,
-                digest: dataset.digest.filter(|s| !s.is_empty()).ok_or("dataset.digest")?,
-                source_type: dataset.source_type.filter(|s| !s.is_empty()).ok_or("dataset.source_type")?,
+                name: dataset
+                    .name
+                    .filter(|s| !s.is_empty())
+                    .ok_or("dataset.name")?,
+                digest: dataset
+                    .digest
+                    .filter(|s| !s.is_empty())
+                    .ok_or("dataset.digest")?,
+                source_type: dataset
+                    .source_type
+                    .filter(|s| !s.is_empty())
+                    .ok_or("dataset.source_type")?,
                 source: dataset.source.ok_or("dataset.source")?,
                 schema: dataset.schema,
                 profile: dataset.profile,
@@ -486,14 +497,24 @@ impl From<domain::Run> for Run {
                         },
                     })
                     .collect(),
-                model_inputs: r.inputs.model_inputs.into_iter().map(|m| ModelInput { model_id: m.model_id }).collect(),
+                model_inputs: r
+                    .inputs
+                    .model_inputs
+                    .into_iter()
+                    .map(|m| ModelInput {
+                        model_id: m.model_id,
+                    })
+                    .collect(),
             },
             outputs: RunOutputs {
                 model_outputs: r
                     .outputs
                     .model_outputs
                     .into_iter()
-                    .map(|m| ModelOutput { model_id: m.model_id, step: m.step })
+                    .map(|m| ModelOutput {
+                        model_id: m.model_id,
+                        step: m.step,
+                    })
                     .collect(),
             },
         }
@@ -506,21 +527,27 @@ mod tests {
 
     #[test]
     fn metric_requests_accept_protobuf_json_quirks() {
-        let m: MetricRequest = serde_json::from_str(r#"{"key":"k","value":"NaN","timestamp":"17","step":"2"}"#).unwrap();
+        let m: MetricRequest =
+            serde_json::from_str(r#"{"key":"k","value":"NaN","timestamp":"17","step":"2"}"#)
+                .unwrap();
         let metric = m.into_metric().unwrap();
         assert!(metric.value.is_nan());
         assert_eq!((metric.timestamp, metric.step), (17, 2));
-        let m: MetricRequest = serde_json::from_str(r#"{"key":"k","value":"-Infinity","timestamp":1}"#).unwrap();
-        assert_eq!(m.into_metric().unwrap().value, f64::NEG_INFINITY);
+        let m: MetricRequest =
+            serde_json::from_str(r#"{"key":"k","value":"-Infinity","timestamp":1}"#).unwrap();
+        let value = m.into_metric().unwrap().value;
+        assert!(value.is_infinite() && value.is_sign_negative(), "{value}");
         let m: MetricRequest = serde_json::from_str(r#"{"key":"k","timestamp":1}"#).unwrap();
         assert_eq!(m.into_metric().unwrap_err(), "value");
     }
 
     #[test]
     fn metrics_serialize_like_mlflow() {
-        let nan = serde_json::to_value(Metric::from(domain::Metric::new("k", f64::NAN, 1, 0))).unwrap();
+        let nan =
+            serde_json::to_value(Metric::from(domain::Metric::new("k", f64::NAN, 1, 0))).unwrap();
         assert_eq!(nan["value"], "NaN");
-        let inf = serde_json::to_value(Metric::from(domain::Metric::new("k", f64::INFINITY, 1, 0))).unwrap();
+        let inf = serde_json::to_value(Metric::from(domain::Metric::new("k", f64::INFINITY, 1, 0)))
+            .unwrap();
         assert_eq!(inf["value"].as_f64(), Some(f64::MAX));
     }
 

@@ -129,16 +129,22 @@ impl ArtifactStore {
         std::fs::create_dir_all(local).map_err(ArtifactError::internal)?;
         let root = std::fs::canonicalize(local).map_err(ArtifactError::internal)?;
         let store = LocalFileSystem::new_with_prefix(&root).map_err(ArtifactError::internal)?;
-        Ok(Self { store: Arc::new(store), local_root: Some(root) })
+        Ok(Self {
+            store: Arc::new(store),
+            local_root: Some(root),
+        })
     }
 
     /// Refuses a path whose deepest existing ancestor resolves outside the root (a symlink).
     fn check_confined(&self, path: &ArtifactPath) -> Result<(), ArtifactError> {
-        let Some(root) = &self.local_root else { return Ok(()) };
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
         let mut candidate = root.join(path.as_str());
         loop {
             if std::fs::symlink_metadata(&candidate).is_ok() {
-                let resolved = std::fs::canonicalize(&candidate).map_err(|_| ArtifactError::InvalidPath(path.0.clone()))?;
+                let resolved = std::fs::canonicalize(&candidate)
+                    .map_err(|_| ArtifactError::InvalidPath(path.0.clone()))?;
                 if !resolved.starts_with(root) {
                     return Err(ArtifactError::InvalidPath(path.0.clone()));
                 }
@@ -166,7 +172,11 @@ impl ArtifactStore {
         {
             return Err(ArtifactError::InvalidPath(path.0.clone()));
         }
-        let upload = self.store.put_multipart(&path.object_path()).await.map_err(ArtifactError::internal)?;
+        let upload = self
+            .store
+            .put_multipart(&path.object_path())
+            .await
+            .map_err(ArtifactError::internal)?;
         let mut writer = WriteMultipart::new(upload);
         let mut body = body;
         let mut written = 0_u64;
@@ -179,7 +189,10 @@ impl ArtifactStore {
                 }
             };
             written += chunk.len() as u64;
-            writer.wait_for_capacity(4).await.map_err(ArtifactError::internal)?;
+            writer
+                .wait_for_capacity(4)
+                .await
+                .map_err(ArtifactError::internal)?;
             writer.put(chunk);
         }
         writer.finish().await.map_err(ArtifactError::internal)?;
@@ -194,13 +207,22 @@ impl ArtifactStore {
         match self.store.get(&path.object_path()).await {
             Ok(result) => {
                 let size = result.meta.size;
-                let stream = result.into_stream().map_err(ArtifactError::internal).boxed();
+                let stream = result
+                    .into_stream()
+                    .map_err(ArtifactError::internal)
+                    .boxed();
                 Ok(Download { size, stream })
             }
-            Err(object_store::Error::NotFound { .. }) => Err(ArtifactError::NotFound(path.0.clone())),
+            Err(object_store::Error::NotFound { .. }) => {
+                Err(ArtifactError::NotFound(path.0.clone()))
+            }
             Err(error) => {
                 // A directory is not downloadable; report it as missing like MLflow does.
-                if self.local_root.as_ref().is_some_and(|root| root.join(path.as_str()).is_dir()) {
+                if self
+                    .local_root
+                    .as_ref()
+                    .is_some_and(|root| root.join(path.as_str()).is_dir())
+                {
                     Err(ArtifactError::NotFound(path.0.clone()))
                 } else {
                     Err(ArtifactError::internal(error))
@@ -217,7 +239,11 @@ impl ArtifactStore {
             Ok(listing) => listing,
             Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
             Err(error) => {
-                if self.local_root.as_ref().is_some_and(|root| !root.join(dir.as_str()).is_dir()) {
+                if self
+                    .local_root
+                    .as_ref()
+                    .is_some_and(|root| !root.join(dir.as_str()).is_dir())
+                {
                     return Ok(Vec::new());
                 }
                 return Err(ArtifactError::internal(error));
@@ -227,8 +253,16 @@ impl ArtifactStore {
         let mut entries: Vec<ArtifactEntry> = listing
             .common_prefixes
             .iter()
-            .map(|p| ArtifactEntry { path: name(p), is_dir: true, file_size: None })
-            .chain(listing.objects.iter().map(|o| ArtifactEntry { path: name(&o.location), is_dir: false, file_size: Some(o.size) }))
+            .map(|p| ArtifactEntry {
+                path: name(p),
+                is_dir: true,
+                file_size: None,
+            })
+            .chain(listing.objects.iter().map(|o| ArtifactEntry {
+                path: name(&o.location),
+                is_dir: false,
+                file_size: Some(o.size),
+            }))
             .collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(entries)
@@ -254,7 +288,11 @@ impl ArtifactStore {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(error) => {
                     // Deleting a directory path itself fails on local disks; its files are gone.
-                    if !self.local_root.as_ref().is_some_and(|root| root.join(location.as_ref()).is_dir()) {
+                    if !self
+                        .local_root
+                        .as_ref()
+                        .is_some_and(|root| root.join(location.as_ref()).is_dir())
+                    {
                         return Err(ArtifactError::internal(error));
                     }
                 }
@@ -263,7 +301,9 @@ impl ArtifactStore {
         if let Some(root) = &self.local_root {
             let dir = root.join(path.as_str());
             if dir.is_dir() {
-                tokio::fs::remove_dir_all(&dir).await.map_err(ArtifactError::internal)?;
+                tokio::fs::remove_dir_all(&dir)
+                    .await
+                    .map_err(ArtifactError::internal)?;
             }
         }
         Ok(())
@@ -282,10 +322,26 @@ mod tests {
 
     #[test]
     fn traversal_is_refused_in_every_spelling() {
-        for bad in ["../x", "a/../../x", "%2e%2e/x", "a/%2F../x", "%252e%252e/x", "/etc/passwd", "C:/x", "a\\..\\b", "..", "a/..%2f..%2fb"] {
+        for bad in [
+            "../x",
+            "a/../../x",
+            "%2e%2e/x",
+            "a/%2F../x",
+            "%252e%252e/x",
+            "/etc/passwd",
+            "C:/x",
+            "a\\..\\b",
+            "..",
+            "a/..%2f..%2fb",
+        ] {
             assert!(ArtifactPath::parse(bad).is_err(), "{bad} should be refused");
         }
-        assert_eq!(ArtifactPath::parse("1/abc/artifacts/./x.txt").unwrap().as_str(), "1/abc/artifacts/x.txt");
+        assert_eq!(
+            ArtifactPath::parse("1/abc/artifacts/./x.txt")
+                .unwrap()
+                .as_str(),
+            "1/abc/artifacts/x.txt"
+        );
         assert_eq!(ArtifactPath::parse("a..b/c").unwrap().as_str(), "a..b/c");
         assert!(ArtifactPath::parse("").unwrap().is_root());
     }
@@ -304,12 +360,37 @@ mod tests {
         assert_eq!(download.size, 5);
         let bytes: Vec<Bytes> = download.stream.try_collect().await.unwrap();
         assert_eq!(bytes.concat(), b"hello");
-        let listing = store.list(&ArtifactPath::parse("1/run/artifacts").unwrap()).await.unwrap();
-        assert_eq!(listing, vec![ArtifactEntry { path: "dir".into(), is_dir: true, file_size: None }]);
-        assert!(store.list(&path).await.unwrap().is_empty(), "a file lists as empty");
-        assert!(store.list(&ArtifactPath::parse("nope").unwrap()).await.unwrap().is_empty());
-        store.delete(&ArtifactPath::parse("1/run/artifacts/dir").unwrap()).await.unwrap();
-        assert!(matches!(store.get(&path).await, Err(ArtifactError::NotFound(_))));
+        let listing = store
+            .list(&ArtifactPath::parse("1/run/artifacts").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            listing,
+            vec![ArtifactEntry {
+                path: "dir".into(),
+                is_dir: true,
+                file_size: None
+            }]
+        );
+        assert!(
+            store.list(&path).await.unwrap().is_empty(),
+            "a file lists as empty"
+        );
+        assert!(
+            store
+                .list(&ArtifactPath::parse("nope").unwrap())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store
+            .delete(&ArtifactPath::parse("1/run/artifacts/dir").unwrap())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.get(&path).await,
+            Err(ArtifactError::NotFound(_))
+        ));
     }
 
     #[cfg(unix)]
@@ -321,8 +402,16 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join("escape")).unwrap();
         let store = ArtifactStore::open(dir.path().to_str().unwrap()).unwrap();
         let path = ArtifactPath::parse("escape/secret").unwrap();
-        assert!(matches!(store.get(&path).await, Err(ArtifactError::InvalidPath(_))));
-        assert!(matches!(store.put(&ArtifactPath::parse("escape/new").unwrap(), body(b"x")).await, Err(ArtifactError::InvalidPath(_))));
+        assert!(matches!(
+            store.get(&path).await,
+            Err(ArtifactError::InvalidPath(_))
+        ));
+        assert!(matches!(
+            store
+                .put(&ArtifactPath::parse("escape/new").unwrap(), body(b"x"))
+                .await,
+            Err(ArtifactError::InvalidPath(_))
+        ));
         assert!(!outside.path().join("new").exists());
     }
 }

@@ -26,7 +26,7 @@ pub(crate) enum ExperimentsCommand {
     List {
         #[command(flatten)]
         store: StoreArgs,
-        /// ACTIVE_ONLY, DELETED_ONLY or ALL.
+        /// `ACTIVE_ONLY`, `DELETED_ONLY` or ALL.
         #[arg(long, default_value = "ACTIVE_ONLY")]
         view: String,
     },
@@ -59,17 +59,23 @@ pub(crate) enum RunsCommand {
 }
 
 fn view(value: &str) -> anyhow::Result<ViewType> {
-    ViewType::parse(&value.to_ascii_uppercase()).with_context(|| format!("invalid --view '{value}': use ACTIVE_ONLY, DELETED_ONLY or ALL"))
+    ViewType::parse(&value.to_ascii_uppercase())
+        .with_context(|| format!("invalid --view '{value}': use ACTIVE_ONLY, DELETED_ONLY or ALL"))
 }
 
 fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
     table
 }
 
 pub(crate) async fn experiments(command: ExperimentsCommand) -> anyhow::Result<()> {
-    let ExperimentsCommand::List { store: args, view: view_name } = command;
+    let ExperimentsCommand::List {
+        store: args,
+        view: view_name,
+    } = command;
     let store = crate::open_store(&args.backend_store_uri).await?;
     let mut query = ExperimentQuery {
         filter: Vec::new(),
@@ -88,13 +94,22 @@ pub(crate) async fn experiments(command: ExperimentsCommand) -> anyhow::Result<(
         }
     }
     if args.json {
-        let value: Vec<_> = experiments.into_iter().map(judgeflow_api::Experiment::from).collect();
+        let value: Vec<_> = experiments
+            .into_iter()
+            .map(judgeflow_api::Experiment::from)
+            .collect();
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
     let mut out = table(&["id", "name", "stage", "artifact location", "created"]);
     for e in experiments {
-        out.add_row(vec![e.experiment_id, e.name, e.lifecycle_stage.as_str().to_owned(), e.artifact_location, format_time(Some(e.creation_time))]);
+        out.add_row(vec![
+            e.experiment_id,
+            e.name,
+            e.lifecycle_stage.as_str().to_owned(),
+            e.artifact_location,
+            format_time(Some(e.creation_time)),
+        ]);
     }
     println!("{out}");
     Ok(())
@@ -102,7 +117,13 @@ pub(crate) async fn experiments(command: ExperimentsCommand) -> anyhow::Result<(
 
 pub(crate) async fn runs(command: RunsCommand) -> anyhow::Result<()> {
     match command {
-        RunsCommand::List { store: args, experiment_ids, filter, order_by, max_results } => {
+        RunsCommand::List {
+            store: args,
+            experiment_ids,
+            filter,
+            order_by,
+            max_results,
+        } => {
             let store = crate::open_store(&args.backend_store_uri).await?;
             let query = RunQuery {
                 experiment_ids,
@@ -118,7 +139,11 @@ pub(crate) async fn runs(command: RunsCommand) -> anyhow::Result<()> {
             };
             let page = store.search_runs(&query).await?;
             if args.json {
-                let value: Vec<_> = page.items.into_iter().map(judgeflow_api::Run::from).collect();
+                let value: Vec<_> = page
+                    .items
+                    .into_iter()
+                    .map(judgeflow_api::Run::from)
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(());
             }
@@ -138,18 +163,30 @@ pub(crate) async fn runs(command: RunsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        RunsCommand::Get { store: args, run_id } => {
+        RunsCommand::Get {
+            store: args,
+            run_id,
+        } => {
             let store = crate::open_store(&args.backend_store_uri).await?;
             let run = store.get_run(&run_id).await?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&judgeflow_api::Run::from(run))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&judgeflow_api::Run::from(run))?
+                );
                 return Ok(());
             }
             let mut info = table(&["field", "value"]);
             info.add_row(vec!["run id".to_owned(), run.info.run_id.clone()]);
             info.add_row(vec!["name".to_owned(), run.info.run_name.clone()]);
-            info.add_row(vec!["experiment".to_owned(), run.info.experiment_id.clone()]);
-            info.add_row(vec!["status".to_owned(), run.info.status.as_str().to_owned()]);
+            info.add_row(vec![
+                "experiment".to_owned(),
+                run.info.experiment_id.clone(),
+            ]);
+            info.add_row(vec![
+                "status".to_owned(),
+                run.info.status.as_str().to_owned(),
+            ]);
             info.add_row(vec!["started".to_owned(), format_time(run.info.start_time)]);
             info.add_row(vec!["ended".to_owned(), format_time(run.info.end_time)]);
             info.add_row(vec!["artifacts".to_owned(), run.info.artifact_uri.clone()]);
@@ -159,7 +196,11 @@ pub(crate) async fn runs(command: RunsCommand) -> anyhow::Result<()> {
                 entries.add_row(vec!["param".to_owned(), p.key.clone(), p.value.clone()]);
             }
             for m in &run.data.metrics {
-                entries.add_row(vec!["metric".to_owned(), m.key.clone(), format!("{} (step {})", m.value, m.step)]);
+                entries.add_row(vec![
+                    "metric".to_owned(),
+                    m.key.clone(),
+                    format!("{} (step {})", m.value, m.step),
+                ]);
             }
             for t in &run.data.tags {
                 entries.add_row(vec!["tag".to_owned(), t.key.clone(), t.value.clone()]);
@@ -171,7 +212,13 @@ pub(crate) async fn runs(command: RunsCommand) -> anyhow::Result<()> {
 }
 
 fn summarize_metrics(run: &Run) -> String {
-    let mut parts: Vec<String> = run.data.metrics.iter().take(4).map(|m| format!("{}={:.4}", m.key, m.value)).collect();
+    let mut parts: Vec<String> = run
+        .data
+        .metrics
+        .iter()
+        .take(4)
+        .map(|m| format!("{}={:.4}", m.key, m.value))
+        .collect();
     if run.data.metrics.len() > 4 {
         parts.push(format!("+{}", run.data.metrics.len() - 4));
     }

@@ -65,7 +65,10 @@ fn init_logging() {
     let filter = EnvFilter::try_from_env(env::LOG)
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false)
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .compact()
         .init();
@@ -73,8 +76,11 @@ fn init_logging() {
 
 /// Opens the store named by a URI.
 pub(crate) async fn open_store(uri: &str) -> anyhow::Result<SqliteStore> {
-    let options = SqliteOptions::from_uri(uri, "mlflow-artifacts:").map_err(|e| anyhow::anyhow!("{e}"))?;
-    SqliteStore::open(options).await.map_err(|e| anyhow::anyhow!("could not open the store at {uri}: {e}"))
+    let options =
+        SqliteOptions::from_uri(uri, "mlflow-artifacts:").map_err(|e| anyhow::anyhow!("{e}"))?;
+    SqliteStore::open(options)
+        .await
+        .map_err(|e| anyhow::anyhow!("could not open the store at {uri}: {e}"))
 }
 
 async fn shutdown_signal() {
@@ -101,8 +107,12 @@ async fn shutdown_signal() {
 
 async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     let store = open_store(&args.backend_store_uri).await?;
-    let artifacts = ArtifactStore::open(&args.artifacts_destination)
-        .map_err(|e| anyhow::anyhow!("could not open the artifact folder {}: {e}", args.artifacts_destination))?;
+    let artifacts = ArtifactStore::open(&args.artifacts_destination).map_err(|e| {
+        anyhow::anyhow!(
+            "could not open the artifact folder {}: {e}",
+            args.artifacts_destination
+        )
+    })?;
     let settings = ServerSettings {
         max_json_body: args.max_body_mib * 1024 * 1024,
         max_artifact_upload: args.max_artifact_mib * 1024 * 1024,
@@ -118,7 +128,9 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
                 .ok_or(())
         })
         .map_err(|()| anyhow::anyhow!("invalid listen address {}:{}", args.host, args.port))?;
-    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("could not listen on {address}"))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("could not listen on {address}"))?;
     let local = listener.local_addr()?;
     tracing::info!(store = %args.backend_store_uri, artifacts = %args.artifacts_destination, "Judgeflow listening on http://{local}");
     judgeflow_server::serve(state, listener, shutdown_signal()).await?;

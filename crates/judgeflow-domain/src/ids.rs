@@ -23,8 +23,8 @@ const ADJECTIVES: &[&str] = &[
 ];
 const NOUNS: &[&str] = &[
     "ant", "bat", "bear", "bee", "cat", "colt", "crane", "deer", "dove", "eel", "finch", "fox",
-    "frog", "gnu", "hare", "hawk", "lark", "lynx", "mole", "moth", "newt", "owl", "panda",
-    "quail", "ram", "robin", "seal", "slug", "snail", "toad", "whale", "wolf",
+    "frog", "gnu", "hare", "hawk", "lark", "lynx", "mole", "moth", "newt", "owl", "panda", "quail",
+    "ram", "robin", "seal", "slug", "snail", "toad", "whale", "wolf",
 ];
 
 /// A readable random run name (`swift-owl-417`), like the names MLflow gives unnamed runs.
@@ -45,7 +45,10 @@ mod tests {
     fn ids_have_mlflow_shapes() {
         let run = new_run_id();
         assert_eq!(run.len(), 32);
-        assert!(run.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            run.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         let model = new_logged_model_id();
         assert!(model.starts_with("m-") && model.len() == 34);
         let name = random_run_name();

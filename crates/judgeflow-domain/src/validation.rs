@@ -104,12 +104,19 @@ fn normalize_path(path: &str) -> String {
     }
     let joined = parts.join("/");
     let normalized = format!("{}{joined}", "/".repeat(leading));
-    if normalized.is_empty() { ".".into() } else { normalized }
+    if normalized.is_empty() {
+        ".".into()
+    } else {
+        normalized
+    }
 }
 
 fn is_normalized_path(path: &str) -> bool {
     let normalized = normalize_path(path);
-    normalized == path && normalized != "." && !normalized.starts_with("..") && !normalized.starts_with('/')
+    normalized == path
+        && normalized != "."
+        && !normalized.starts_with("..")
+        && !normalized.starts_with('/')
 }
 
 fn check_length(what: &str, value: &str, limit: usize) -> Result<(), DomainError> {
@@ -171,7 +178,11 @@ pub fn validate_max_results(max_results: i64, limit: i64) -> Result<(), DomainEr
 
 /// Batch limits: 1000 metrics, 100 params, 100 tags, 1000 entities; no duplicate param keys
 /// with different values.
-pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<(), DomainError> {
+pub fn validate_batch(
+    metrics: &[Metric],
+    params: &[Param],
+    tags: &[Tag],
+) -> Result<(), DomainError> {
     let over = |what: &str, got: usize, limit: usize| {
         DomainError::invalid(format!(
             "A batch logging request can contain at most {limit} {what}. Got {got} {what}. \

@@ -33,6 +33,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// `Missing value for required parameter 'name'`.
+    #[must_use]
     pub fn missing(parameter: &str) -> Self {
         Self::InvalidParameter(format!(
             "Missing value for required parameter '{parameter}'. See the API docs for more information about request parameters."
@@ -64,7 +65,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(json!({ "error_code": code, "message": message }))).into_response()
+        (
+            status,
+            Json(json!({ "error_code": code, "message": message })),
+        )
+            .into_response()
     }
 }
 
@@ -73,7 +78,9 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound(m) => Self::NotFound(m),
             StoreError::AlreadyExists(m) => Self::AlreadyExists(m),
-            StoreError::InvalidParameter(m) | StoreError::InvalidState(m) => Self::InvalidParameter(m),
+            StoreError::InvalidParameter(m) | StoreError::InvalidState(m) => {
+                Self::InvalidParameter(m)
+            }
             StoreError::Internal(m) => Self::Internal(m),
         }
     }
@@ -97,7 +104,9 @@ impl From<ArtifactError> for ApiError {
             ArtifactError::InvalidPath(_) => Self::InvalidParameter("Invalid path".into()),
             ArtifactError::NotFound(path) => Self::NotFound(format!("No such artifact: '{path}'")),
             ArtifactError::Body(m) if m.contains("length limit") => Self::PayloadTooLarge(m),
-            ArtifactError::Body(m) => Self::BadRequest(format!("Could not read the request body: {m}")),
+            ArtifactError::Body(m) => {
+                Self::BadRequest(format!("Could not read the request body: {m}"))
+            }
             ArtifactError::Internal(m) => Self::Internal(m),
         }
     }

@@ -55,8 +55,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn TrackingStore>, artifacts: ArtifactStore, settings: ServerSettings) -> Self {
-        Self { store, artifacts, settings: Arc::new(settings) }
+    pub fn new(
+        store: Arc<dyn TrackingStore>,
+        artifacts: ArtifactStore,
+        settings: ServerSettings,
+    ) -> Self {
+        Self {
+            store,
+            artifacts,
+            settings: Arc::new(settings),
+        }
     }
 }
 
@@ -92,5 +100,7 @@ pub async fn serve<F>(state: AppState, listener: TcpListener, shutdown: F) -> st
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -24,7 +24,9 @@ use judgeflow_store::{
     ExperimentQuery, LoggedModelQuery, MetricIntervalQuery, NewExperiment, NewLoggedModel, NewRun,
     Page, PageToken, RunQuery, RunUpdate, StoreError, StoreResult, TrackingStore,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// How to open a SQLite store.
 #[derive(Debug, Clone)]
@@ -52,7 +54,9 @@ impl SqliteOptions {
             uri.to_owned()
         };
         if path.is_empty() {
-            return Err(StoreError::InvalidParameter(format!("No database path in '{uri}'")));
+            return Err(StoreError::InvalidParameter(format!(
+                "No database path in '{uri}'"
+            )));
         }
         Ok(Self {
             path: PathBuf::from(path),
@@ -108,7 +112,11 @@ impl SqliteStore {
             .connect_with(connect.read_only(true))
             .await
             .map_err(db_err)?;
-        let store = Self { reader, writer, default_artifact_root: options.default_artifact_root };
+        let store = Self {
+            reader,
+            writer,
+            default_artifact_root: options.default_artifact_root,
+        };
         store.ensure_default_experiment().await?;
         Ok(store)
     }
@@ -132,7 +140,10 @@ impl SqliteStore {
     }
 
     fn join_root(&self, tail: &str) -> String {
-        format!("{}/{tail}", self.default_artifact_root.trim_end_matches('/'))
+        format!(
+            "{}/{tail}",
+            self.default_artifact_root.trim_end_matches('/')
+        )
     }
 
     /// Closes both pools, checkpointing the WAL.
@@ -220,9 +231,19 @@ impl TrackingStore for SqliteStore {
         max_results: usize,
         page_token: Option<&PageToken>,
     ) -> StoreResult<Page<Metric>> {
-        runs::metric_history(&self.reader, run_id, key, max_results, page_token.copied().unwrap_or_default()).await
+        runs::metric_history(
+            &self.reader,
+            run_id,
+            key,
+            max_results,
+            page_token.copied().unwrap_or_default(),
+        )
+        .await
     }
-    async fn get_metric_history_bulk_interval(&self, query: &MetricIntervalQuery) -> StoreResult<Vec<Metric>> {
+    async fn get_metric_history_bulk_interval(
+        &self,
+        query: &MetricIntervalQuery,
+    ) -> StoreResult<Vec<Metric>> {
         runs::metric_history_interval(&self.reader, query).await
     }
 
@@ -250,7 +271,10 @@ impl TrackingStore for SqliteStore {
     async fn log_logged_model_params(&self, model_id: &str, params: Vec<Param>) -> StoreResult<()> {
         logged_models::log_params(&self.writer, model_id, params).await
     }
-    async fn search_logged_models(&self, query: &LoggedModelQuery) -> StoreResult<Page<LoggedModel>> {
+    async fn search_logged_models(
+        &self,
+        query: &LoggedModelQuery,
+    ) -> StoreResult<Page<LoggedModel>> {
         logged_models::search(&self.reader, query).await
     }
     async fn delete_logged_model(&self, model_id: &str) -> StoreResult<()> {
@@ -264,7 +288,8 @@ mod tests {
 
     #[test]
     fn parses_tracking_uris() {
-        let relative = SqliteOptions::from_uri("sqlite:///judgeflow.db", "mlflow-artifacts:").unwrap();
+        let relative =
+            SqliteOptions::from_uri("sqlite:///judgeflow.db", "mlflow-artifacts:").unwrap();
         assert_eq!(relative.path, PathBuf::from("judgeflow.db"));
         let absolute = SqliteOptions::from_uri("sqlite:////tmp/x.db", "mlflow-artifacts:").unwrap();
         assert_eq!(absolute.path, PathBuf::from("/tmp/x.db"));

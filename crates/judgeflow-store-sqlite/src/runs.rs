@@ -6,10 +6,14 @@ use judgeflow_domain::{
     DatasetInput, LifecycleStage, Metric, ModelInput, ModelOutput, Param, RUN_NAME_TAG, Run,
     RunInfo, Tag, ids, now_ms, validation,
 };
-use judgeflow_store::{MetricIntervalQuery, NewRun, Page, PageToken, RunUpdate, StoreError, StoreResult};
+use judgeflow_store::{
+    MetricIntervalQuery, NewRun, Page, PageToken, RunUpdate, StoreError, StoreResult,
+};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
-use crate::rows::{active_run_info, decode_value, encode_value, experiment_key, fetch_run_info, load_runs};
+use crate::rows::{
+    active_run_info, decode_value, encode_value, experiment_key, fetch_run_info, load_runs,
+};
 use crate::{SqliteStore, db_err};
 
 /// Rows per multi-row INSERT: 9 columns × 500 stays far below SQLite's bind limit.
@@ -19,15 +23,26 @@ pub(crate) async fn create(store: &SqliteStore, new: NewRun) -> StoreResult<Run>
     for tag in &new.tags {
         validation::validate_run_tag(tag)?;
     }
-    let experiment_id = experiment_key(&new.experiment_id)
-        .ok_or_else(|| StoreError::NotFound(format!("No Experiment with id={} exists", new.experiment_id)))?;
+    let experiment_id = experiment_key(&new.experiment_id).ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "No Experiment with id={} exists",
+            new.experiment_id
+        ))
+    })?;
     let mut tx = store.writer.begin().await.map_err(db_err)?;
-    let experiment = sqlx::query("SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?")
-        .bind(experiment_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| StoreError::NotFound(format!("No Experiment with id={} exists", new.experiment_id)))?;
+    let experiment = sqlx::query(
+        "SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?",
+    )
+    .bind(experiment_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "No Experiment with id={} exists",
+            new.experiment_id
+        ))
+    })?;
     let location: String = experiment.get(0);
     let stage: String = experiment.get(1);
     if stage != LifecycleStage::Active.as_str() {
@@ -36,7 +51,11 @@ pub(crate) async fn create(store: &SqliteStore, new: NewRun) -> StoreResult<Run>
             new.experiment_id
         )));
     }
-    let tag_name = new.tags.iter().find(|t| t.key == RUN_NAME_TAG).map(|t| t.value.clone());
+    let tag_name = new
+        .tags
+        .iter()
+        .find(|t| t.key == RUN_NAME_TAG)
+        .map(|t| t.value.clone());
     if let (Some(name), Some(tag)) = (&new.run_name, &tag_name)
         && !name.is_empty()
         && name != tag
@@ -46,7 +65,11 @@ pub(crate) async fn create(store: &SqliteStore, new: NewRun) -> StoreResult<Run>
              values (run_name='{name}', mlflow.runName='{tag}')."
         )));
     }
-    let run_name = new.run_name.filter(|n| !n.is_empty()).or(tag_name).unwrap_or_else(ids::random_run_name);
+    let run_name = new
+        .run_name
+        .filter(|n| !n.is_empty())
+        .or(tag_name)
+        .unwrap_or_else(ids::random_run_name);
     let run_id = ids::new_run_id();
     let artifact_uri = format!("{}/{run_id}/artifacts", location.trim_end_matches('/'));
     sqlx::query(
@@ -62,7 +85,11 @@ pub(crate) async fn create(store: &SqliteStore, new: NewRun) -> StoreResult<Run>
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
-    let mut tags: Vec<Tag> = new.tags.into_iter().filter(|t| t.key != RUN_NAME_TAG).collect();
+    let mut tags: Vec<Tag> = new
+        .tags
+        .into_iter()
+        .filter(|t| t.key != RUN_NAME_TAG)
+        .collect();
     tags.push(Tag::new(RUN_NAME_TAG, run_name.clone()));
     upsert_tags(&mut tx, &run_id, &tags).await?;
     tx.commit().await.map_err(db_err)?;
@@ -74,7 +101,11 @@ pub(crate) async fn get(pool: &SqlitePool, run_id: &str) -> StoreResult<Run> {
     Ok(load_runs(pool, vec![info]).await?.remove(0))
 }
 
-pub(crate) async fn update(pool: &SqlitePool, run_id: &str, update: RunUpdate) -> StoreResult<RunInfo> {
+pub(crate) async fn update(
+    pool: &SqlitePool,
+    run_id: &str,
+    update: RunUpdate,
+) -> StoreResult<RunInfo> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     let mut info = active_run_info(&mut *tx, run_id).await?;
     if let Some(status) = update.status {
@@ -101,7 +132,11 @@ pub(crate) async fn update(pool: &SqlitePool, run_id: &str, update: RunUpdate) -
 
 pub(crate) async fn set_stage(pool: &SqlitePool, run_id: &str, active: bool) -> StoreResult<()> {
     fetch_run_info(pool, run_id).await?;
-    let (stage, deleted_time) = if active { ("active", None) } else { ("deleted", Some(now_ms())) };
+    let (stage, deleted_time) = if active {
+        ("active", None)
+    } else {
+        ("deleted", Some(now_ms()))
+    };
     sqlx::query("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?")
         .bind(stage)
         .bind(deleted_time)
@@ -125,7 +160,9 @@ async fn upsert_tags(tx: &mut SqliteConnection, run_id: &str, tags: &[Tag]) -> S
     for chunk in latest.chunks(INSERT_CHUNK) {
         let mut builder = QueryBuilder::<Sqlite>::new("INSERT INTO tags (run_uuid, key, value) ");
         builder.push_values(chunk, |mut row, tag| {
-            row.push_bind(run_id).push_bind(&tag.key).push_bind(&tag.value);
+            row.push_bind(run_id)
+                .push_bind(&tag.key)
+                .push_bind(&tag.value);
         });
         builder.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
         builder.build().execute(&mut *tx).await.map_err(db_err)?;
@@ -141,7 +178,11 @@ async fn upsert_tags(tx: &mut SqliteConnection, run_id: &str, tags: &[Tag]) -> S
     Ok(())
 }
 
-async fn insert_params(tx: &mut SqliteConnection, run_id: &str, params: &[Param]) -> StoreResult<()> {
+async fn insert_params(
+    tx: &mut SqliteConnection,
+    run_id: &str,
+    params: &[Param],
+) -> StoreResult<()> {
     if params.is_empty() {
         return Ok(());
     }
@@ -169,16 +210,23 @@ async fn insert_params(tx: &mut SqliteConnection, run_id: &str, params: &[Param]
         }
     }
     for chunk in params.chunks(INSERT_CHUNK) {
-        let mut builder = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO params (run_uuid, key, value) ");
+        let mut builder =
+            QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO params (run_uuid, key, value) ");
         builder.push_values(chunk, |mut row, param| {
-            row.push_bind(run_id).push_bind(&param.key).push_bind(&param.value);
+            row.push_bind(run_id)
+                .push_bind(&param.key)
+                .push_bind(&param.value);
         });
         builder.build().execute(&mut *tx).await.map_err(db_err)?;
     }
     Ok(())
 }
 
-async fn insert_metrics(tx: &mut SqliteConnection, info: &RunInfo, metrics: &[Metric]) -> StoreResult<()> {
+async fn insert_metrics(
+    tx: &mut SqliteConnection,
+    info: &RunInfo,
+    metrics: &[Metric],
+) -> StoreResult<()> {
     if metrics.is_empty() {
         return Ok(());
     }
@@ -211,8 +259,9 @@ async fn insert_metrics(tx: &mut SqliteConnection, info: &RunInfo, metrics: &[Me
         }
     }
     for chunk in newest.chunks(INSERT_CHUNK) {
-        let mut builder =
-            QueryBuilder::<Sqlite>::new("INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) ");
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) ",
+        );
         builder.push_values(chunk, |mut row, metric| {
             let (value, is_nan) = encode_value(metric.value);
             row.push_bind(run_id)
@@ -232,7 +281,10 @@ async fn insert_metrics(tx: &mut SqliteConnection, info: &RunInfo, metrics: &[Me
         );
         builder.build().execute(&mut *tx).await.map_err(db_err)?;
     }
-    let model_metrics: Vec<&Metric> = metrics.iter().filter(|m| m.model_id.as_deref().is_some_and(|id| !id.is_empty())).collect();
+    let model_metrics: Vec<&Metric> = metrics
+        .iter()
+        .filter(|m| m.model_id.as_deref().is_some_and(|id| !id.is_empty()))
+        .collect();
     for chunk in model_metrics.chunks(INSERT_CHUNK) {
         let mut builder = QueryBuilder::<Sqlite>::new(
             "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, run_uuid, dataset_name, dataset_digest) \
@@ -285,7 +337,9 @@ pub(crate) async fn delete_tag(pool: &SqlitePool, run_id: &str, key: &str) -> St
         .await
         .map_err(db_err)?;
     if deleted.rows_affected() == 0 {
-        return Err(StoreError::NotFound(format!("No tag with name: {key} in run with id {run_id}")));
+        return Err(StoreError::NotFound(format!(
+            "No tag with name: {key} in run with id {run_id}"
+        )));
     }
     tx.commit().await.map_err(db_err)
 }
@@ -300,13 +354,18 @@ pub(crate) async fn log_inputs(
         validation::require(&input.dataset.name, "dataset.name")?;
         validation::require(&input.dataset.digest, "dataset.digest")?;
         if input.dataset.name.chars().count() > validation::MAX_DATASET_NAME_LENGTH {
-            return Err(StoreError::InvalidParameter("Dataset name exceeds the maximum length of 500".into()));
+            return Err(StoreError::InvalidParameter(
+                "Dataset name exceeds the maximum length of 500".into(),
+            ));
         }
         for tag in &input.tags {
             if tag.key.chars().count() > validation::MAX_DATASET_TAG_KEY_LENGTH
                 || tag.value.chars().count() > validation::MAX_DATASET_TAG_VALUE_LENGTH
             {
-                return Err(StoreError::InvalidParameter(format!("Dataset input tag '{}' is too long", tag.key)));
+                return Err(StoreError::InvalidParameter(format!(
+                    "Dataset input tag '{}' is too long",
+                    tag.key
+                )));
             }
         }
     }
@@ -331,7 +390,11 @@ pub(crate) async fn log_inputs(
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        let context = input.tags.iter().find(|t| t.key == "mlflow.data.context").map(|t| t.value.clone());
+        let context = input
+            .tags
+            .iter()
+            .find(|t| t.key == "mlflow.data.context")
+            .map(|t| t.value.clone());
         let tags = serde_json::to_string(&input.tags).map_err(StoreError::internal)?;
         sqlx::query("INSERT OR IGNORE INTO run_dataset_inputs (run_uuid, dataset_id, tags, context) VALUES (?, ?, ?, ?)")
             .bind(run_id)
@@ -354,24 +417,35 @@ pub(crate) async fn log_inputs(
     tx.commit().await.map_err(db_err)
 }
 
-pub(crate) async fn log_outputs(pool: &SqlitePool, run_id: &str, models: Vec<ModelOutput>) -> StoreResult<()> {
+pub(crate) async fn log_outputs(
+    pool: &SqlitePool,
+    run_id: &str,
+    models: Vec<ModelOutput>,
+) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     active_run_info(&mut *tx, run_id).await?;
     for model in models {
         validation::require(&model.model_id, "model_id")?;
-        sqlx::query("INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?)")
-            .bind(run_id)
-            .bind(&model.model_id)
-            .bind(model.step)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(&model.model_id)
+        .bind(model.step)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)
 }
 
 fn history_point(row: &sqlx::sqlite::SqliteRow, key: &str) -> Metric {
-    let mut metric = Metric::new(key, decode_value(row.get("value"), row.get("is_nan")), row.get("timestamp"), row.get("step"));
+    let mut metric = Metric::new(
+        key,
+        decode_value(row.get("value"), row.get("is_nan")),
+        row.get("timestamp"),
+        row.get("step"),
+    );
     metric.run_id = Some(row.get("run_uuid"));
     metric
 }
@@ -401,7 +475,10 @@ pub(crate) async fn metric_history(
 
 /// MLflow's bulk-interval sampling: per run, up to `max_results` steps spread evenly over the
 /// steps in range (always keeping the first and last), and every point at those steps.
-pub(crate) async fn metric_history_interval(pool: &SqlitePool, query: &MetricIntervalQuery) -> StoreResult<Vec<Metric>> {
+pub(crate) async fn metric_history_interval(
+    pool: &SqlitePool,
+    query: &MetricIntervalQuery,
+) -> StoreResult<Vec<Metric>> {
     let mut points = Vec::new();
     for run_id in &query.run_ids {
         fetch_run_info(pool, run_id).await?;
@@ -440,7 +517,9 @@ fn sample_steps(steps: &[i64], max_results: usize) -> Vec<i64> {
         _ => {}
     }
     let last = steps.len() - 1;
-    let mut picked: Vec<i64> = (0..max_results).map(|i| steps[i * last / (max_results - 1)]).collect();
+    let mut picked: Vec<i64> = (0..max_results)
+        .map(|i| steps[i * last / (max_results - 1)])
+        .collect();
     picked.dedup();
     picked
 }

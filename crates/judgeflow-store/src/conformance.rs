@@ -39,7 +39,10 @@ fn runs_query(experiment_ids: &[&str], filter: &str, order_by: &[&str]) -> RunQu
     RunQuery {
         experiment_ids: experiment_ids.iter().map(|s| (*s).to_owned()).collect(),
         filter: parse_filter(filter, &search::RUNS).expect("valid filter"),
-        order_by: order_by.iter().map(|o| parse_order_by(o, &search::RUNS).expect("valid order")).collect(),
+        order_by: order_by
+            .iter()
+            .map(|o| parse_order_by(o, &search::RUNS).expect("valid order"))
+            .collect(),
         view: ViewType::ActiveOnly,
         max_results: 1000,
         page_token: PageToken::default(),
@@ -48,12 +51,20 @@ fn runs_query(experiment_ids: &[&str], filter: &str, order_by: &[&str]) -> RunQu
 
 async fn new_experiment(store: &impl TrackingStore, name: &str) -> String {
     store
-        .create_experiment(NewExperiment { name: name.into(), ..Default::default() })
+        .create_experiment(NewExperiment {
+            name: name.into(),
+            ..Default::default()
+        })
         .await
         .expect("create experiment")
 }
 
-async fn new_run(store: &impl TrackingStore, experiment_id: &str, name: &str, start_time: i64) -> String {
+async fn new_run(
+    store: &impl TrackingStore,
+    experiment_id: &str,
+    name: &str,
+    start_time: i64,
+) -> String {
     store
         .create_run(NewRun {
             experiment_id: experiment_id.into(),
@@ -73,42 +84,96 @@ async fn default_experiment_exists(store: &impl TrackingStore) {
     assert_eq!(default.name, "Default");
     assert_eq!(default.lifecycle_stage, LifecycleStage::Active);
     assert!(default.artifact_location.ends_with("/0"));
-    assert!(store.delete_experiment("0").await.is_err(), "the default experiment cannot be deleted");
+    assert!(
+        store.delete_experiment("0").await.is_err(),
+        "the default experiment cannot be deleted"
+    );
 }
 
 async fn experiments_lifecycle(store: &impl TrackingStore) {
     let id = store
-        .create_experiment(NewExperiment { name: "exp".into(), artifact_location: None, tags: vec![Tag::new("team", "a")] })
+        .create_experiment(NewExperiment {
+            name: "exp".into(),
+            artifact_location: None,
+            tags: vec![Tag::new("team", "a")],
+        })
         .await
         .unwrap();
     let experiment = store.get_experiment(&id).await.unwrap();
     assert_eq!(experiment.tags, vec![Tag::new("team", "a")]);
     assert!(experiment.artifact_location.ends_with(&format!("/{id}")));
     assert!(matches!(
-        store.create_experiment(NewExperiment { name: "exp".into(), ..Default::default() }).await,
+        store
+            .create_experiment(NewExperiment {
+                name: "exp".into(),
+                ..Default::default()
+            })
+            .await,
         Err(StoreError::AlreadyExists(_))
     ));
-    assert!(matches!(store.get_experiment("999").await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.get_experiment("not-a-number").await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.get_experiment_by_name("nope").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.get_experiment("999").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get_experiment("not-a-number").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get_experiment_by_name("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
 
     store.rename_experiment(&id, "exp2").await.unwrap();
-    assert_eq!(store.get_experiment_by_name("exp2").await.unwrap().experiment_id, id);
+    assert_eq!(
+        store
+            .get_experiment_by_name("exp2")
+            .await
+            .unwrap()
+            .experiment_id,
+        id
+    );
     let run = new_run(store, &id, "r", 1).await;
 
     store.delete_experiment(&id).await.unwrap();
-    assert_eq!(store.get_experiment(&id).await.unwrap().lifecycle_stage, LifecycleStage::Deleted);
-    assert_eq!(store.get_run(&run).await.unwrap().info.lifecycle_stage, LifecycleStage::Deleted);
+    assert_eq!(
+        store.get_experiment(&id).await.unwrap().lifecycle_stage,
+        LifecycleStage::Deleted
+    );
+    assert_eq!(
+        store.get_run(&run).await.unwrap().info.lifecycle_stage,
+        LifecycleStage::Deleted
+    );
     // The name stays reserved while deleted.
-    assert!(store.create_experiment(NewExperiment { name: "exp2".into(), ..Default::default() }).await.is_err());
+    assert!(
+        store
+            .create_experiment(NewExperiment {
+                name: "exp2".into(),
+                ..Default::default()
+            })
+            .await
+            .is_err()
+    );
     store.restore_experiment(&id).await.unwrap();
-    assert_eq!(store.get_run(&run).await.unwrap().info.lifecycle_stage, LifecycleStage::Active);
+    assert_eq!(
+        store.get_run(&run).await.unwrap().info.lifecycle_stage,
+        LifecycleStage::Active
+    );
 
-    store.set_experiment_tag(&id, Tag::new("team", "b")).await.unwrap();
-    assert_eq!(store.get_experiment(&id).await.unwrap().tags, vec![Tag::new("team", "b")]);
+    store
+        .set_experiment_tag(&id, Tag::new("team", "b"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_experiment(&id).await.unwrap().tags,
+        vec![Tag::new("team", "b")]
+    );
     store.delete_experiment_tag(&id, "team").await.unwrap();
     assert!(store.get_experiment(&id).await.unwrap().tags.is_empty());
-    assert!(matches!(store.delete_experiment_tag(&id, "team").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.delete_experiment_tag(&id, "team").await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn experiment_search(store: &impl TrackingStore) {
@@ -117,70 +182,174 @@ async fn experiment_search(store: &impl TrackingStore) {
     }
     let query = |filter: &str, order: &[&str], max: usize, token: PageToken| ExperimentQuery {
         filter: parse_filter(filter, &search::EXPERIMENTS).unwrap(),
-        order_by: order.iter().map(|o| parse_order_by(o, &search::EXPERIMENTS).unwrap()).collect(),
+        order_by: order
+            .iter()
+            .map(|o| parse_order_by(o, &search::EXPERIMENTS).unwrap())
+            .collect(),
         view: ViewType::ActiveOnly,
         max_results: max,
         page_token: token,
     };
-    let names = |page: crate::Page<judgeflow_domain::Experiment>| page.items.into_iter().map(|e| e.name).collect::<Vec<_>>();
-    let page = store.search_experiments(&query("name LIKE 's1%'", &["name"], 10, PageToken::default())).await.unwrap();
+    let names = |page: crate::Page<judgeflow_domain::Experiment>| {
+        page.items.into_iter().map(|e| e.name).collect::<Vec<_>>()
+    };
+    let page = store
+        .search_experiments(&query(
+            "name LIKE 's1%'",
+            &["name"],
+            10,
+            PageToken::default(),
+        ))
+        .await
+        .unwrap();
     assert_eq!(names(page), vec!["s1-a", "s1-b"], "LIKE is case-sensitive");
-    let page = store.search_experiments(&query("name ILIKE 's1%'", &["name DESC"], 10, PageToken::default())).await.unwrap();
+    let page = store
+        .search_experiments(&query(
+            "name ILIKE 's1%'",
+            &["name DESC"],
+            10,
+            PageToken::default(),
+        ))
+        .await
+        .unwrap();
     assert_eq!(names(page), vec!["s1-b", "s1-a", "S1-c"]);
 
-    let first = store.search_experiments(&query("", &["name"], 2, PageToken::default())).await.unwrap();
+    let first = store
+        .search_experiments(&query("", &["name"], 2, PageToken::default()))
+        .await
+        .unwrap();
     let token = PageToken::decode(first.next_page_token.as_deref()).unwrap();
-    let second = store.search_experiments(&query("", &["name"], 10, token)).await.unwrap();
+    let second = store
+        .search_experiments(&query("", &["name"], 10, token))
+        .await
+        .unwrap();
     assert!(second.next_page_token.is_none());
-    assert_eq!(first.items.len() + second.items.len(), 5, "four new plus Default");
+    assert_eq!(
+        first.items.len() + second.items.len(),
+        5,
+        "four new plus Default"
+    );
 }
 
 async fn run_lifecycle(store: &impl TrackingStore) {
     let run = store
-        .create_run(NewRun { experiment_id: "0".into(), user_id: "u".into(), run_name: None, start_time: 10, tags: vec![] })
+        .create_run(NewRun {
+            experiment_id: "0".into(),
+            user_id: "u".into(),
+            run_name: None,
+            start_time: 10,
+            tags: vec![],
+        })
         .await
         .unwrap();
     assert_eq!(run.info.status, RunStatus::Running);
-    assert!(!run.info.run_name.is_empty(), "unnamed runs get a generated name");
-    assert!(run.data.tags.contains(&Tag::new("mlflow.runName", run.info.run_name.clone())));
-    assert!(run.info.artifact_uri.ends_with(&format!("/0/{}/artifacts", run.info.run_id)));
+    assert!(
+        !run.info.run_name.is_empty(),
+        "unnamed runs get a generated name"
+    );
+    assert!(
+        run.data
+            .tags
+            .contains(&Tag::new("mlflow.runName", run.info.run_name.clone()))
+    );
+    assert!(
+        run.info
+            .artifact_uri
+            .ends_with(&format!("/0/{}/artifacts", run.info.run_id))
+    );
     let id = run.info.run_id;
 
     let info = store
-        .update_run(&id, RunUpdate { status: Some(RunStatus::Finished), end_time: Some(20), run_name: Some("renamed".into()) })
+        .update_run(
+            &id,
+            RunUpdate {
+                status: Some(RunStatus::Finished),
+                end_time: Some(20),
+                run_name: Some("renamed".into()),
+            },
+        )
         .await
         .unwrap();
-    assert_eq!((info.status, info.end_time, info.run_name.as_str()), (RunStatus::Finished, Some(20), "renamed"));
+    assert_eq!(
+        (info.status, info.end_time, info.run_name.as_str()),
+        (RunStatus::Finished, Some(20), "renamed")
+    );
     let run = store.get_run(&id).await.unwrap();
-    assert!(run.data.tags.contains(&Tag::new("mlflow.runName", "renamed")));
+    assert!(
+        run.data
+            .tags
+            .contains(&Tag::new("mlflow.runName", "renamed"))
+    );
 
-    store.log_batch(&id, vec![], vec![], vec![Tag::new("t", "1")]).await.unwrap();
+    store
+        .log_batch(&id, vec![], vec![], vec![Tag::new("t", "1")])
+        .await
+        .unwrap();
     store.delete_run_tag(&id, "t").await.unwrap();
-    assert!(matches!(store.delete_run_tag(&id, "t").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.delete_run_tag(&id, "t").await,
+        Err(StoreError::NotFound(_))
+    ));
 
     store.delete_run(&id).await.unwrap();
-    assert_eq!(store.get_run(&id).await.unwrap().info.lifecycle_stage, LifecycleStage::Deleted);
-    assert!(store.log_batch(&id, vec![], vec![], vec![Tag::new("t", "1")]).await.is_err(), "deleted runs refuse writes");
+    assert_eq!(
+        store.get_run(&id).await.unwrap().info.lifecycle_stage,
+        LifecycleStage::Deleted
+    );
+    assert!(
+        store
+            .log_batch(&id, vec![], vec![], vec![Tag::new("t", "1")])
+            .await
+            .is_err(),
+        "deleted runs refuse writes"
+    );
     let mut query = runs_query(&["0"], "", &[]);
     assert!(store.search_runs(&query).await.unwrap().items.is_empty());
     query.view = ViewType::DeletedOnly;
     assert_eq!(store.search_runs(&query).await.unwrap().items.len(), 1);
     store.restore_run(&id).await.unwrap();
-    assert_eq!(store.get_run(&id).await.unwrap().info.lifecycle_stage, LifecycleStage::Active);
+    assert_eq!(
+        store.get_run(&id).await.unwrap().info.lifecycle_stage,
+        LifecycleStage::Active
+    );
 
-    assert!(matches!(store.get_run("0123456789abcdef0123456789abcdef").await, Err(StoreError::NotFound(_))));
     assert!(matches!(
-        store.create_run(NewRun { experiment_id: "424242".into(), ..Default::default() }).await,
+        store.get_run("0123456789abcdef0123456789abcdef").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .create_run(NewRun {
+                experiment_id: "424242".into(),
+                ..Default::default()
+            })
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }
 
 async fn params_are_immutable(store: &impl TrackingStore) {
     let id = new_run(store, "0", "p", 1).await;
-    store.log_batch(&id, vec![], vec![Tag::new("lr", "0.1"), Tag::new("empty", "")], vec![]).await.unwrap();
-    store.log_batch(&id, vec![], vec![Tag::new("lr", "0.1")], vec![]).await.expect("same value is a no-op");
-    let err = store.log_batch(&id, vec![], vec![Tag::new("lr", "0.2")], vec![]).await.unwrap_err();
-    assert!(matches!(err, StoreError::InvalidParameter(ref m) if m.contains("Changing param values is not allowed")));
+    store
+        .log_batch(
+            &id,
+            vec![],
+            vec![Tag::new("lr", "0.1"), Tag::new("empty", "")],
+            vec![],
+        )
+        .await
+        .unwrap();
+    store
+        .log_batch(&id, vec![], vec![Tag::new("lr", "0.1")], vec![])
+        .await
+        .expect("same value is a no-op");
+    let err = store
+        .log_batch(&id, vec![], vec![Tag::new("lr", "0.2")], vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidParameter(ref m) if m.contains("Changing param values is not allowed"))
+    );
     let params = store.get_run(&id).await.unwrap().data.params;
     assert_eq!(params, vec![Tag::new("empty", ""), Tag::new("lr", "0.1")]);
 }
@@ -188,13 +357,26 @@ async fn params_are_immutable(store: &impl TrackingStore) {
 async fn latest_metric_semantics(store: &impl TrackingStore) {
     let id = new_run(store, "0", "m", 1).await;
     for (step, value) in [(0, 1.0), (2, 3.0), (1, 5.0)] {
-        store.log_batch(&id, vec![Metric::new("loss", value, 100, step)], vec![], vec![]).await.unwrap();
+        store
+            .log_batch(
+                &id,
+                vec![Metric::new("loss", value, 100, step)],
+                vec![],
+                vec![],
+            )
+            .await
+            .unwrap();
     }
     // Within one batch as well, and NaN / infinities survive.
     store
         .log_batch(
             &id,
-            vec![Metric::new("acc", 0.5, 5, 0), Metric::new("acc", 0.7, 4, 0), Metric::new("nan", f64::NAN, 1, 0), Metric::new("inf", f64::INFINITY, 1, 0)],
+            vec![
+                Metric::new("acc", 0.5, 5, 0),
+                Metric::new("acc", 0.7, 4, 0),
+                Metric::new("nan", f64::NAN, 1, 0),
+                Metric::new("inf", f64::INFINITY, 1, 0),
+            ],
             vec![],
             vec![],
         )
@@ -205,37 +387,71 @@ async fn latest_metric_semantics(store: &impl TrackingStore) {
     assert_eq!((get("loss").value, get("loss").step), (3.0, 2));
     assert_eq!((get("acc").value, get("acc").timestamp), (0.5, 5));
     assert!(get("nan").value.is_nan());
-    assert_eq!(get("inf").value, f64::INFINITY);
-    let history = store.get_metric_history(&id, "loss", 100, None).await.unwrap();
-    assert_eq!(history.items.iter().map(|m| m.step).collect::<Vec<_>>(), vec![0, 1, 2], "ordered by timestamp, step, value");
+    let inf = get("inf").value;
+    assert!(inf.is_infinite() && inf.is_sign_positive(), "{inf}");
+    let history = store
+        .get_metric_history(&id, "loss", 100, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.items.iter().map(|m| m.step).collect::<Vec<_>>(),
+        vec![0, 1, 2],
+        "ordered by timestamp, step, value"
+    );
 }
 
 async fn batch_is_atomic(store: &impl TrackingStore) {
     let id = new_run(store, "0", "atomic", 1).await;
-    store.log_batch(&id, vec![], vec![Tag::new("fixed", "1")], vec![]).await.unwrap();
+    store
+        .log_batch(&id, vec![], vec![Tag::new("fixed", "1")], vec![])
+        .await
+        .unwrap();
     // The conflicting param fails the whole batch: no metric or tag from it may land.
     let result = store
-        .log_batch(&id, vec![Metric::new("m", 1.0, 1, 0)], vec![Tag::new("fixed", "2")], vec![Tag::new("t", "v")])
+        .log_batch(
+            &id,
+            vec![Metric::new("m", 1.0, 1, 0)],
+            vec![Tag::new("fixed", "2")],
+            vec![Tag::new("t", "v")],
+        )
         .await;
     assert!(result.is_err());
     let run = store.get_run(&id).await.unwrap();
     assert!(run.data.metrics.is_empty());
     assert!(!run.data.tags.iter().any(|t| t.key == "t"));
-    assert!(store.get_metric_history(&id, "m", 10, None).await.unwrap().items.is_empty());
+    assert!(
+        store
+            .get_metric_history(&id, "m", 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     let too_many = vec![Metric::new("m", 1.0, 1, 0); 1001];
-    assert!(matches!(store.log_batch(&id, too_many, vec![], vec![]).await, Err(StoreError::InvalidParameter(_))));
+    assert!(matches!(
+        store.log_batch(&id, too_many, vec![], vec![]).await,
+        Err(StoreError::InvalidParameter(_))
+    ));
 }
 
 async fn metric_history_pages(store: &impl TrackingStore) {
     let id = new_run(store, "0", "hist", 1).await;
-    let points: Vec<Metric> = (0..2500).map(|i| Metric::new("x", f64::from(i), i64::from(i), i64::from(i))).collect();
+    let points: Vec<Metric> = (0..2500)
+        .map(|i| Metric::new("x", f64::from(i), i64::from(i), i64::from(i)))
+        .collect();
     for chunk in points.chunks(1000) {
-        store.log_batch(&id, chunk.to_vec(), vec![], vec![]).await.unwrap();
+        store
+            .log_batch(&id, chunk.to_vec(), vec![], vec![])
+            .await
+            .unwrap();
     }
     let mut token = None;
     let mut seen = Vec::new();
     loop {
-        let page = store.get_metric_history(&id, "x", 1000, token.as_ref()).await.unwrap();
+        let page = store
+            .get_metric_history(&id, "x", 1000, token.as_ref())
+            .await
+            .unwrap();
         seen.extend(page.items.into_iter().map(|m| m.step));
         match page.next_page_token {
             Some(t) => token = Some(PageToken::decode(Some(&t)).unwrap()),
@@ -243,7 +459,14 @@ async fn metric_history_pages(store: &impl TrackingStore) {
         }
     }
     assert_eq!(seen, (0..2500).collect::<Vec<i64>>());
-    assert!(store.get_metric_history(&id, "missing", 10, None).await.unwrap().items.is_empty());
+    assert!(
+        store
+            .get_metric_history(&id, "missing", 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 async fn run_search(store: &impl TrackingStore) {
@@ -254,34 +477,96 @@ async fn run_search(store: &impl TrackingStore) {
         if i == 9 {
             metrics.clear();
         }
-        let params = vec![Tag::new("lr", if i % 2 == 0 { "0.1" } else { "0.01" }), Tag::new("model", format!("Model{i}"))];
+        let params = vec![
+            Tag::new("lr", if i % 2 == 0 { "0.1" } else { "0.01" }),
+            Tag::new("model", format!("Model{i}")),
+        ];
         let mut tags = vec![Tag::new("group", if i < 5 { "a" } else { "b" })];
         if i == 3 {
             tags.push(Tag::new("special", "yes"));
         }
         store.log_batch(&id, metrics, params, tags).await.unwrap();
     }
-    let names = |runs: Vec<judgeflow_domain::Run>| runs.into_iter().map(|r| r.info.run_name).collect::<Vec<_>>();
+    let names = |runs: Vec<judgeflow_domain::Run>| {
+        runs.into_iter()
+            .map(|r| r.info.run_name)
+            .collect::<Vec<_>>()
+    };
     let search = |filter: &str, order: &[&str]| {
         let query = runs_query(&[exp.as_str()], filter, order);
         async move { store.search_runs(&query).await }
     };
 
-    let hits = search("metrics.loss > 0.35 and params.lr = '0.1'", &[]).await.unwrap();
-    assert_eq!(names(hits.items), vec!["run-8", "run-6", "run-4"], "default order is start_time DESC");
+    let hits = search("metrics.loss > 0.35 and params.lr = '0.1'", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        names(hits.items),
+        vec!["run-8", "run-6", "run-4"],
+        "default order is start_time DESC"
+    );
     let hits = search("", &["metrics.loss ASC"]).await.unwrap();
     assert_eq!(names(hits.items).first().map(String::as_str), Some("run-0"));
     let hits = search("", &["metrics.loss DESC"]).await.unwrap();
-    assert_eq!(names(hits.items).last().map(String::as_str), Some("run-9"), "missing keys sort last");
+    assert_eq!(
+        names(hits.items).last().map(String::as_str),
+        Some("run-9"),
+        "missing keys sort last"
+    );
     let hits = search("params.model LIKE 'model%'", &[]).await.unwrap();
     assert!(hits.items.is_empty(), "LIKE is case-sensitive");
-    assert_eq!(search("params.model ILIKE 'model%'", &[]).await.unwrap().items.len(), 10);
-    assert_eq!(names(search("tags.special = 'yes'", &[]).await.unwrap().items), vec!["run-3"]);
-    assert_eq!(search("tags.special IS NULL", &[]).await.unwrap().items.len(), 9);
-    assert_eq!(search("tags.group != 'a'", &[]).await.unwrap().items.len(), 5);
-    assert_eq!(names(search("attributes.run_name IN ('run-1', 'run-2')", &["attributes.run_name"]).await.unwrap().items), vec!["run-1", "run-2"]);
-    assert_eq!(search("attributes.start_time >= 1005", &[]).await.unwrap().items.len(), 5);
-    assert_eq!(search("attributes.status = 'RUNNING'", &[]).await.unwrap().items.len(), 10);
+    assert_eq!(
+        search("params.model ILIKE 'model%'", &[])
+            .await
+            .unwrap()
+            .items
+            .len(),
+        10
+    );
+    assert_eq!(
+        names(search("tags.special = 'yes'", &[]).await.unwrap().items),
+        vec!["run-3"]
+    );
+    assert_eq!(
+        search("tags.special IS NULL", &[])
+            .await
+            .unwrap()
+            .items
+            .len(),
+        9
+    );
+    assert_eq!(
+        search("tags.group != 'a'", &[]).await.unwrap().items.len(),
+        5
+    );
+    assert_eq!(
+        names(
+            search(
+                "attributes.run_name IN ('run-1', 'run-2')",
+                &["attributes.run_name"]
+            )
+            .await
+            .unwrap()
+            .items
+        ),
+        vec!["run-1", "run-2"]
+    );
+    assert_eq!(
+        search("attributes.start_time >= 1005", &[])
+            .await
+            .unwrap()
+            .items
+            .len(),
+        5
+    );
+    assert_eq!(
+        search("attributes.status = 'RUNNING'", &[])
+            .await
+            .unwrap()
+            .items
+            .len(),
+        10
+    );
 
     let mut query = runs_query(&[exp.as_str()], "", &["attributes.run_name"]);
     query.max_results = 4;
@@ -295,7 +580,11 @@ async fn run_search(store: &impl TrackingStore) {
         }
     }
     assert_eq!(all.len(), 10);
-    let run = &store.search_runs(&runs_query(&[exp.as_str()], "tags.special = 'yes'", &[])).await.unwrap().items[0];
+    let run = &store
+        .search_runs(&runs_query(&[exp.as_str()], "tags.special = 'yes'", &[]))
+        .await
+        .unwrap()
+        .items[0];
     assert_eq!(run.data.params.len(), 2, "search returns full runs");
 }
 
@@ -309,13 +598,45 @@ async fn inputs_and_outputs(store: &impl TrackingStore) {
         schema: Some("{}".into()),
         profile: None,
     };
-    let input = DatasetInput { tags: vec![Tag::new("mlflow.data.context", "training")], dataset };
-    store.log_inputs(&id, vec![input.clone(), input.clone()], vec![]).await.unwrap();
-    store.log_outputs(&id, vec![ModelOutput { model_id: "m-1".into(), step: 0 }]).await.unwrap();
+    let input = DatasetInput {
+        tags: vec![Tag::new("mlflow.data.context", "training")],
+        dataset,
+    };
+    store
+        .log_inputs(&id, vec![input.clone(), input.clone()], vec![])
+        .await
+        .unwrap();
+    store
+        .log_outputs(
+            &id,
+            vec![ModelOutput {
+                model_id: "m-1".into(),
+                step: 0,
+            }],
+        )
+        .await
+        .unwrap();
     let run = store.get_run(&id).await.unwrap();
-    assert_eq!(run.inputs.dataset_inputs, vec![input], "re-logging the same dataset is a no-op");
-    assert_eq!(run.outputs.model_outputs, vec![ModelOutput { model_id: "m-1".into(), step: 0 }]);
-    let hits = store.search_runs(&runs_query(&["0"], "datasets.context = 'training' AND datasets.name = 'eval'", &[])).await.unwrap();
+    assert_eq!(
+        run.inputs.dataset_inputs,
+        vec![input],
+        "re-logging the same dataset is a no-op"
+    );
+    assert_eq!(
+        run.outputs.model_outputs,
+        vec![ModelOutput {
+            model_id: "m-1".into(),
+            step: 0
+        }]
+    );
+    let hits = store
+        .search_runs(&runs_query(
+            &["0"],
+            "datasets.context = 'training' AND datasets.name = 'eval'",
+            &[],
+        ))
+        .await
+        .unwrap();
     assert_eq!(hits.items.len(), 1);
 }
 
@@ -334,16 +655,32 @@ async fn logged_models(store: &impl TrackingStore) {
         .unwrap();
     assert!(model.model_id.starts_with("m-"));
     assert_eq!(model.status, LoggedModelStatus::Pending);
-    assert!(model.artifact_uri.ends_with(&format!("/0/models/{}/artifacts", model.model_id)));
+    assert!(
+        model
+            .artifact_uri
+            .ends_with(&format!("/0/models/{}/artifacts", model.model_id))
+    );
     let id = model.model_id;
 
-    let ready = store.set_logged_model_status(&id, LoggedModelStatus::Ready, None).await.unwrap();
+    let ready = store
+        .set_logged_model_status(&id, LoggedModelStatus::Ready, None)
+        .await
+        .unwrap();
     assert_eq!(ready.status, LoggedModelStatus::Ready);
-    store.set_logged_model_tags(&id, vec![Tag::new("k", "v")]).await.unwrap();
-    store.log_logged_model_params(&id, vec![Tag::new("beta", "2")]).await.unwrap();
+    store
+        .set_logged_model_tags(&id, vec![Tag::new("k", "v")])
+        .await
+        .unwrap();
+    store
+        .log_logged_model_params(&id, vec![Tag::new("beta", "2")])
+        .await
+        .unwrap();
     let mut metric = Metric::new("acc", 0.9, 1, 0);
     metric.model_id = Some(id.clone());
-    store.log_batch(&run, vec![metric], vec![], vec![]).await.unwrap();
+    store
+        .log_batch(&run, vec![metric], vec![], vec![])
+        .await
+        .unwrap();
     let model = store.get_logged_model(&id).await.unwrap();
     assert!(model.tags.contains(&Tag::new("k", "v")));
     assert_eq!(model.params.len(), 2);
@@ -357,10 +694,36 @@ async fn logged_models(store: &impl TrackingStore) {
         max_results: 100,
         page_token: PageToken::default(),
     };
-    assert_eq!(store.search_logged_models(&query("name = 'model'")).await.unwrap().items.len(), 1);
-    assert_eq!(store.search_logged_models(&query("metrics.acc > 0.5")).await.unwrap().items.len(), 1);
-    assert!(store.search_logged_models(&query("name = 'dir'")).await.unwrap().items.is_empty());
+    assert_eq!(
+        store
+            .search_logged_models(&query("name = 'model'"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .search_logged_models(&query("metrics.acc > 0.5"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .search_logged_models(&query("name = 'dir'"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     store.delete_logged_model(&id).await.unwrap();
-    assert!(matches!(store.get_logged_model(&id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.get_logged_model(&id).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -90,7 +90,10 @@ pub trait TrackingStore: Send + Sync + 'static {
     async fn set_logged_model_tags(&self, model_id: &str, tags: Vec<Tag>) -> StoreResult<()>;
     async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> StoreResult<()>;
     async fn log_logged_model_params(&self, model_id: &str, params: Vec<Param>) -> StoreResult<()>;
-    async fn search_logged_models(&self, query: &LoggedModelQuery) -> StoreResult<Page<LoggedModel>>;
+    async fn search_logged_models(
+        &self,
+        query: &LoggedModelQuery,
+    ) -> StoreResult<Page<LoggedModel>>;
     async fn delete_logged_model(&self, model_id: &str) -> StoreResult<()>;
 }
 

@@ -20,8 +20,16 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut rows: Vec<T>, offset: usize, limit: usize) -> Self {
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let next_page_token = more.then(|| PageToken { offset: offset + limit }.encode());
-        Self { items: rows, next_page_token }
+        let next_page_token = more.then(|| {
+            PageToken {
+                offset: offset + limit,
+            }
+            .encode()
+        });
+        Self {
+            items: rows,
+            next_page_token,
+        }
     }
 }
 

@@ -64,7 +64,11 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                 chars.next();
                 TokenKind::Comma
             }
-            '.' if !chars.clone().nth(1).is_some_and(|(_, d)| d.is_ascii_digit()) => {
+            '.' if !chars
+                .clone()
+                .nth(1)
+                .is_some_and(|(_, d)| d.is_ascii_digit()) =>
+            {
                 chars.next();
                 TokenKind::Dot
             }
@@ -120,7 +124,8 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                 let mut end = start;
                 let mut previous = ' ';
                 while let Some(&(i, d)) = chars.peek() {
-                    let sign_ok = (d == '-' || d == '+') && (i == start || matches!(previous, 'e' | 'E'));
+                    let sign_ok =
+                        (d == '-' || d == '+') && (i == start || matches!(previous, 'e' | 'E'));
                     if d.is_ascii_alphanumeric() || d == '.' || sign_ok {
                         previous = d;
                         end = i + d.len_utf8();

@@ -21,13 +21,21 @@ pub struct SearchError {
 
 impl SearchError {
     fn new(input: &str, position: usize, message: impl Into<String>) -> Self {
-        Self { message: message.into(), position, input: input.to_owned() }
+        Self {
+            message: message.into(),
+            position,
+            input: input.to_owned(),
+        }
     }
 }
 
 impl fmt::Display for SearchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at position {} in '{}')", self.message, self.position, self.input)
+        write!(
+            f,
+            "{} (at position {} in '{}')",
+            self.message, self.position, self.input
+        )
     }
 }
 
@@ -158,8 +166,14 @@ pub struct Grammar {
     pub dataset_keys: &'static [&'static str],
 }
 
-const NUMERIC_OPS: &[CompareOp] =
-    &[CompareOp::Eq, CompareOp::Ne, CompareOp::Gt, CompareOp::Ge, CompareOp::Lt, CompareOp::Le];
+const NUMERIC_OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::Gt,
+    CompareOp::Ge,
+    CompareOp::Lt,
+    CompareOp::Le,
+];
 const STRING_OPS: &[CompareOp] = &[
     CompareOp::Eq,
     CompareOp::Ne,
@@ -184,7 +198,11 @@ pub const RUNS: Grammar = Grammar {
         (EntityType::Metric, NUMERIC_OPS, ValueKind::Number),
         (EntityType::Param, STRING_OPS, ValueKind::String),
         (EntityType::Tag, STRING_OPS, ValueKind::String),
-        (EntityType::Attribute, STRING_ATTRIBUTE_OPS, ValueKind::String),
+        (
+            EntityType::Attribute,
+            STRING_ATTRIBUTE_OPS,
+            ValueKind::String,
+        ),
         (EntityType::Dataset, STRING_ATTRIBUTE_OPS, ValueKind::String),
     ],
     attributes: &[
@@ -197,7 +215,11 @@ pub const RUNS: Grammar = Grammar {
         ("start_time", ValueKind::Number),
         ("end_time", ValueKind::Number),
     ],
-    attribute_aliases: &[("run name", "run_name"), ("created", "start_time"), ("Created", "start_time")],
+    attribute_aliases: &[
+        ("run name", "run_name"),
+        ("created", "start_time"),
+        ("Created", "start_time"),
+    ],
     dataset_keys: &["name", "digest", "context"],
 };
 
@@ -206,7 +228,11 @@ pub const EXPERIMENTS: Grammar = Grammar {
     name: "experiments",
     types: &[
         (EntityType::Tag, STRING_OPS, ValueKind::String),
-        (EntityType::Attribute, STRING_ATTRIBUTE_OPS, ValueKind::String),
+        (
+            EntityType::Attribute,
+            STRING_ATTRIBUTE_OPS,
+            ValueKind::String,
+        ),
     ],
     attributes: &[
         ("name", ValueKind::String),
@@ -225,7 +251,11 @@ pub const LOGGED_MODELS: Grammar = Grammar {
         (EntityType::Metric, NUMERIC_OPS, ValueKind::Number),
         (EntityType::Param, STRING_OPS, ValueKind::String),
         (EntityType::Tag, STRING_OPS, ValueKind::String),
-        (EntityType::Attribute, STRING_ATTRIBUTE_OPS, ValueKind::String),
+        (
+            EntityType::Attribute,
+            STRING_ATTRIBUTE_OPS,
+            ValueKind::String,
+        ),
     ],
     attributes: &[
         ("name", ValueKind::String),
@@ -250,11 +280,18 @@ impl Grammar {
             .iter()
             .find(|(alias, _)| *alias == key)
             .map_or(key, |(_, target)| target);
-        self.attributes.iter().find(|(name, _)| *name == key).copied()
+        self.attributes
+            .iter()
+            .find(|(name, _)| *name == key)
+            .copied()
     }
 
     fn attribute_names(&self) -> String {
-        self.attributes.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+        self.attributes
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -266,7 +303,11 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(input: &'a str) -> Result<Self, SearchError> {
-        Ok(Self { input, tokens: tokenize(input)?, index: 0 })
+        Ok(Self {
+            input,
+            tokens: tokenize(input)?,
+            index: 0,
+        })
     }
 
     fn peek(&self) -> Option<&Token> {
@@ -285,7 +326,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn end_error(&self, expected: &str) -> SearchError {
-        SearchError::new(self.input, self.input.len(), format!("Expected {expected}, but the string ended"))
+        SearchError::new(
+            self.input,
+            self.input.len(),
+            format!("Expected {expected}, but the string ended"),
+        )
     }
 
     fn peek_word(&self, word: &str) -> bool {
@@ -297,32 +342,56 @@ impl<'a> Cursor<'a> {
         let first = self.next().ok_or_else(|| self.end_error("an identifier"))?;
         let head = match &first.kind {
             TokenKind::Word(w) => w.clone(),
-            TokenKind::Backquoted(w) | TokenKind::DoubleQuoted(w) => return Ok((None, w.clone(), first)),
+            TokenKind::Backquoted(w) | TokenKind::DoubleQuoted(w) => {
+                return Ok((None, w.clone(), first));
+            }
             _ => {
                 return Err(self.error_at(
                     Some(&first),
-                    format!("Expected an identifier such as 'metrics.<key>', found '{}'", first.text(self.input)),
+                    format!(
+                        "Expected an identifier such as 'metrics.<key>', found '{}'",
+                        first.text(self.input)
+                    ),
                 ));
             }
         };
-        if !matches!(self.peek(), Some(Token { kind: TokenKind::Dot, .. })) {
+        if !matches!(
+            self.peek(),
+            Some(Token {
+                kind: TokenKind::Dot,
+                ..
+            })
+        ) {
             return Ok((None, head, first));
         }
         self.next();
         let mut key = String::new();
         loop {
-            let part = self.next().ok_or_else(|| self.end_error("a key after '.'"))?;
+            let part = self
+                .next()
+                .ok_or_else(|| self.end_error("a key after '.'"))?;
             match &part.kind {
-                TokenKind::Word(w) | TokenKind::Backquoted(w) | TokenKind::DoubleQuoted(w) => key.push_str(w),
+                TokenKind::Word(w) | TokenKind::Backquoted(w) | TokenKind::DoubleQuoted(w) => {
+                    key.push_str(w);
+                }
                 TokenKind::Number(_) => key.push_str(part.text(self.input)),
                 _ => {
                     return Err(self.error_at(
                         Some(&part),
-                        format!("Expected a key after '{head}.', found '{}'", part.text(self.input)),
+                        format!(
+                            "Expected a key after '{head}.', found '{}'",
+                            part.text(self.input)
+                        ),
                     ));
                 }
             }
-            if matches!(self.peek(), Some(Token { kind: TokenKind::Dot, .. })) {
+            if matches!(
+                self.peek(),
+                Some(Token {
+                    kind: TokenKind::Dot,
+                    ..
+                })
+            ) {
                 self.next();
                 key.push('.');
             } else {
@@ -333,7 +402,9 @@ impl<'a> Cursor<'a> {
     }
 
     fn operator(&mut self) -> Result<(CompareOp, Token), SearchError> {
-        let token = self.next().ok_or_else(|| self.end_error("a comparison operator"))?;
+        let token = self
+            .next()
+            .ok_or_else(|| self.end_error("a comparison operator"))?;
         let invalid = |cursor: &Self, token: &Token| {
             cursor.error_at(
                 Some(token),
@@ -372,7 +443,11 @@ impl<'a> Cursor<'a> {
                         return Err(self.error_at(next.as_ref(), "Expected NULL after IS / IS NOT"));
                     }
                     self.next();
-                    if negated { CompareOp::IsNotNull } else { CompareOp::IsNull }
+                    if negated {
+                        CompareOp::IsNotNull
+                    } else {
+                        CompareOp::IsNull
+                    }
                 }
                 _ => return Err(invalid(self, &token)),
             },
@@ -390,15 +465,22 @@ impl<'a> Cursor<'a> {
             (TokenKind::LeftParen, CompareOp::In | CompareOp::NotIn) => {
                 let mut items = Vec::new();
                 loop {
-                    let item = self.next().ok_or_else(|| self.end_error("a value or ')'"))?;
+                    let item = self
+                        .next()
+                        .ok_or_else(|| self.end_error("a value or ')'"))?;
                     match &item.kind {
-                        TokenKind::SingleQuoted(s) | TokenKind::DoubleQuoted(s) => items.push(s.clone()),
+                        TokenKind::SingleQuoted(s) | TokenKind::DoubleQuoted(s) => {
+                            items.push(s.clone());
+                        }
                         TokenKind::Number(_) => items.push(item.text(self.input).to_owned()),
                         TokenKind::RightParen if items.is_empty() => break,
                         _ => {
                             return Err(self.error_at(
                                 Some(&item),
-                                format!("Expected a quoted string in the list, found '{}'", item.text(self.input)),
+                                format!(
+                                    "Expected a quoted string in the list, found '{}'",
+                                    item.text(self.input)
+                                ),
                             ));
                         }
                     }
@@ -409,7 +491,10 @@ impl<'a> Cursor<'a> {
                         _ => {
                             return Err(self.error_at(
                                 Some(&separator),
-                                format!("Expected ',' or ')', found '{}'", separator.text(self.input)),
+                                format!(
+                                    "Expected ',' or ')', found '{}'",
+                                    separator.text(self.input)
+                                ),
                             ));
                         }
                     }
@@ -422,15 +507,23 @@ impl<'a> Cursor<'a> {
             (_, CompareOp::In | CompareOp::NotIn) => {
                 return Err(self.error_at(
                     Some(&token),
-                    format!("Expected a parenthesized list after IN, found '{}'", token.text(self.input)),
+                    format!(
+                        "Expected a parenthesized list after IN, found '{}'",
+                        token.text(self.input)
+                    ),
                 ));
             }
-            (TokenKind::SingleQuoted(s) | TokenKind::DoubleQuoted(s), _) => Literal::String(s.clone()),
+            (TokenKind::SingleQuoted(s) | TokenKind::DoubleQuoted(s), _) => {
+                Literal::String(s.clone())
+            }
             (TokenKind::Number(n), _) => Literal::Number(*n),
             _ => {
                 return Err(self.error_at(
                     Some(&token),
-                    format!("Expected a quoted string or a number, found '{}'", token.text(self.input)),
+                    format!(
+                        "Expected a quoted string or a number, found '{}'",
+                        token.text(self.input)
+                    ),
                 ));
             }
         };
@@ -449,7 +542,17 @@ pub fn parse_filter(input: &str, grammar: &Grammar) -> Result<Vec<Comparison>, S
         let (prefix, key, first) = cursor.identifier()?;
         let (op, op_token) = cursor.operator()?;
         let (value, value_token) = cursor.value(op)?;
-        comparisons.push(validate(&cursor, grammar, prefix, key, &first, op, &op_token, value, value_token.as_ref())?);
+        comparisons.push(validate(
+            &cursor,
+            grammar,
+            prefix,
+            key,
+            &first,
+            op,
+            &op_token,
+            value,
+            value_token.as_ref(),
+        )?);
         match cursor.next() {
             None => break,
             Some(token) if matches!(&token.kind, TokenKind::Word(w) if w.eq_ignore_ascii_case("AND")) => {
@@ -471,7 +574,10 @@ pub fn parse_filter(input: &str, grammar: &Grammar) -> Result<Vec<Comparison>, S
     Ok(comparisons)
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; the tokens are only for error positions")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the tokens are only for error positions"
+)]
 fn validate(
     cursor: &Cursor<'_>,
     grammar: &Grammar,
@@ -484,11 +590,21 @@ fn validate(
     value_token: Option<&Token>,
 ) -> Result<Comparison, SearchError> {
     let (entity, key) = resolve_identifier(cursor, grammar, prefix, key, first)?;
-    let &(_, ops, default_kind) = grammar.types.iter().find(|(t, _, _)| *t == entity).expect("resolved type is in grammar");
+    let &(_, ops, default_kind) = grammar
+        .types
+        .iter()
+        .find(|(t, _, _)| *t == entity)
+        .expect("resolved type is in grammar");
     let (key, kind, ops) = match entity {
         EntityType::Attribute => {
-            let (name, kind) = grammar.resolve_attribute(&key).expect("checked in resolve_identifier");
-            let ops = if kind == ValueKind::Number { NUMERIC_OPS } else { ops };
+            let (name, kind) = grammar
+                .resolve_attribute(&key)
+                .expect("checked in resolve_identifier");
+            let ops = if kind == ValueKind::Number {
+                NUMERIC_OPS
+            } else {
+                ops
+            };
             (name.to_owned(), kind, ops)
         }
         _ => (key, default_kind, ops),
@@ -506,11 +622,17 @@ fn validate(
         ));
     }
     match (&value, kind) {
-        (Literal::String(_) | Literal::List(_), ValueKind::String) | (Literal::Null, _) | (Literal::Number(_), ValueKind::Number) => {}
+        (Literal::String(_) | Literal::List(_), ValueKind::String)
+        | (Literal::Null, _)
+        | (Literal::Number(_), ValueKind::Number) => {}
         (_, ValueKind::Number) => {
             return Err(cursor.error_at(
                 value_token,
-                format!("Expected numeric value type for {} '{key}'. Found {}", entity.noun(), value_token.map_or("", |t| t.text(cursor.input))),
+                format!(
+                    "Expected numeric value type for {} '{key}'. Found {}",
+                    entity.noun(),
+                    value_token.map_or("", |t| t.text(cursor.input))
+                ),
             ));
         }
         (_, ValueKind::String) => {
@@ -524,7 +646,12 @@ fn validate(
             ));
         }
     }
-    Ok(Comparison { entity, key, op, value })
+    Ok(Comparison {
+        entity,
+        key,
+        op,
+        value,
+    })
 }
 
 fn resolve_identifier(
@@ -540,10 +667,18 @@ fn resolve_identifier(
             let entity = EntityType::from_prefix(&prefix)
                 .filter(|e| grammar.types.iter().any(|(t, _, _)| t == e))
                 .ok_or_else(|| {
-                    let types: Vec<_> = grammar.types.iter().map(|(t, _, _)| format!("'{}'", t.noun())).collect();
+                    let types: Vec<_> = grammar
+                        .types
+                        .iter()
+                        .map(|(t, _, _)| format!("'{}'", t.noun()))
+                        .collect();
                     cursor.error_at(
                         Some(first),
-                        format!("Invalid entity type '{prefix}'. Valid types for {} are {}", grammar.name, types.join(", ")),
+                        format!(
+                            "Invalid entity type '{prefix}'. Valid types for {} are {}",
+                            grammar.name,
+                            types.join(", ")
+                        ),
                     )
                 })?;
             (entity, key)
@@ -552,12 +687,19 @@ fn resolve_identifier(
     match entity {
         EntityType::Attribute if grammar.resolve_attribute(&key).is_none() => Err(cursor.error_at(
             Some(first),
-            format!("Invalid attribute key '{key}' specified. Valid keys are {}", grammar.attribute_names()),
+            format!(
+                "Invalid attribute key '{key}' specified. Valid keys are {}",
+                grammar.attribute_names()
+            ),
         )),
-        EntityType::Dataset if !grammar.dataset_keys.contains(&key.as_str()) => Err(cursor.error_at(
-            Some(first),
-            format!("Invalid dataset key '{key}' specified. Valid keys are {}", grammar.dataset_keys.join(", ")),
-        )),
+        EntityType::Dataset if !grammar.dataset_keys.contains(&key.as_str()) => Err(cursor
+            .error_at(
+                Some(first),
+                format!(
+                    "Invalid dataset key '{key}' specified. Valid keys are {}",
+                    grammar.dataset_keys.join(", ")
+                ),
+            )),
         _ => Ok((entity, key)),
     }
 }
@@ -574,7 +716,11 @@ pub fn parse_order_by(input: &str, grammar: &Grammar) -> Result<OrderBy, SearchE
         return Err(cursor.error_at(Some(&first), "Ordering by dataset fields is not supported"));
     }
     let key = match entity {
-        EntityType::Attribute => grammar.resolve_attribute(&key).expect("checked").0.to_owned(),
+        EntityType::Attribute => grammar
+            .resolve_attribute(&key)
+            .expect("checked")
+            .0
+            .to_owned(),
         _ => key,
     };
     let ascending = match cursor.next() {
@@ -585,15 +731,28 @@ pub fn parse_order_by(input: &str, grammar: &Grammar) -> Result<OrderBy, SearchE
             _ => {
                 return Err(cursor.error_at(
                     Some(&token),
-                    format!("Invalid ordering key '{}': expected ASC or DESC", token.text(input)),
+                    format!(
+                        "Invalid ordering key '{}': expected ASC or DESC",
+                        token.text(input)
+                    ),
                 ));
             }
         },
     };
     if let Some(extra) = cursor.next() {
-        return Err(cursor.error_at(Some(&extra), format!("Unexpected '{}' after the order direction", extra.text(input))));
+        return Err(cursor.error_at(
+            Some(&extra),
+            format!(
+                "Unexpected '{}' after the order direction",
+                extra.text(input)
+            ),
+        ));
     }
-    Ok(OrderBy { entity, key, ascending })
+    Ok(OrderBy {
+        entity,
+        key,
+        ascending,
+    })
 }
 
 #[cfg(test)]

@@ -11,15 +11,28 @@ fn parses_the_clients_two_clause_filter() {
     assert_eq!(
         parsed,
         vec![
-            Comparison { entity: EntityType::Metric, key: "loss".into(), op: CompareOp::Gt, value: Literal::Number(1.0) },
-            Comparison { entity: EntityType::Param, key: "lr".into(), op: CompareOp::Eq, value: Literal::String("0.1".into()) },
+            Comparison {
+                entity: EntityType::Metric,
+                key: "loss".into(),
+                op: CompareOp::Gt,
+                value: Literal::Number(1.0)
+            },
+            Comparison {
+                entity: EntityType::Param,
+                key: "lr".into(),
+                op: CompareOp::Eq,
+                value: Literal::String("0.1".into())
+            },
         ]
     );
 }
 
 #[test]
 fn quoted_keys_and_aliases() {
-    let parsed = runs("tags.`mlflow.user` != 'x' AND attributes.\"run name\" LIKE 'a%' AND run.created >= 5").unwrap();
+    let parsed = runs(
+        "tags.`mlflow.user` != 'x' AND attributes.\"run name\" LIKE 'a%' AND run.created >= 5",
+    )
+    .unwrap();
     assert_eq!(parsed[0].key, "mlflow.user");
     assert_eq!(parsed[1].key, "run_name");
     assert_eq!(parsed[1].op, CompareOp::Like);
@@ -41,7 +54,11 @@ fn in_lists_null_checks_and_datasets() {
 fn errors_point_at_the_offending_token() {
     let err = runs("metrics.loss >> 1").unwrap_err();
     assert_eq!(err.position, 13);
-    assert!(err.message.starts_with("Invalid comparator '>>'"), "{}", err.message);
+    assert!(
+        err.message.starts_with("Invalid comparator '>>'"),
+        "{}",
+        err.message
+    );
 
     let err = runs("metrics.loss < 'a'").unwrap_err();
     assert_eq!(err.position, 15);
@@ -62,7 +79,11 @@ fn errors_point_at_the_offending_token() {
     assert_eq!(err.position, 13);
 
     let err = runs("metrics.m LIKE 1").unwrap_err();
-    assert!(err.message.contains("Invalid comparator 'LIKE' for metric"), "{}", err.message);
+    assert!(
+        err.message.contains("Invalid comparator 'LIKE' for metric"),
+        "{}",
+        err.message
+    );
 
     let err = runs("params.a = 'x' AND").unwrap_err();
     assert!(err.message.contains("after AND"));
@@ -82,11 +103,19 @@ fn experiments_and_logged_models() {
 fn order_by_clauses() {
     assert_eq!(
         parse_order_by("metrics.loss DESC", &RUNS).unwrap(),
-        OrderBy { entity: EntityType::Metric, key: "loss".into(), ascending: false }
+        OrderBy {
+            entity: EntityType::Metric,
+            key: "loss".into(),
+            ascending: false
+        }
     );
     assert_eq!(
         parse_order_by("attributes.start_time", &RUNS).unwrap(),
-        OrderBy { entity: EntityType::Attribute, key: "start_time".into(), ascending: true }
+        OrderBy {
+            entity: EntityType::Attribute,
+            key: "start_time".into(),
+            ascending: true
+        }
     );
     assert_eq!(parse_order_by("tags.`a b` asc", &RUNS).unwrap().key, "a b");
     assert!(parse_order_by("metrics.loss SIDEWAYS", &RUNS).is_err());

@@ -26,9 +26,14 @@ pub(crate) fn router() -> Router<AppState> {
     let files = Router::new()
         .route(PREFIX, get(list))
         .route(&format!("{PREFIX}/"), get(list))
-        .route(&format!("{PREFIX}/{{*path}}"), get(download).put(upload).delete(remove))
+        .route(
+            &format!("{PREFIX}/{{*path}}"),
+            get(download).put(upload).delete(remove),
+        )
         .method_not_allowed_fallback(super::not_found);
-    Router::new().nest("/api", files.clone()).nest("/ajax-api", files)
+    Router::new()
+        .nest("/api", files.clone())
+        .nest("/ajax-api", files)
 }
 
 /// The UI's run-scoped listing, under the API router.
@@ -63,7 +68,10 @@ async fn download(State(state): State<AppState>, uri: Uri) -> ApiResult<Response
     let download = state.artifacts.get(&path).await?;
     let name = path.file_name().to_owned();
     let mime = mime_guess::from_path(&name).first_or_octet_stream();
-    let disposition = format!("attachment; filename=\"{}\"", name.replace(['"', '\\'], "_"));
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        name.replace(['"', '\\'], "_")
+    );
     let mut response = Body::from_stream(download.stream).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(download.size));
@@ -73,7 +81,10 @@ async fn download(State(state): State<AppState>, uri: Uri) -> ApiResult<Response
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
 
@@ -93,7 +104,11 @@ fn entries_json(entries: Vec<ArtifactEntry>, prefix: &str) -> Vec<Value> {
     entries
         .into_iter()
         .map(|e| {
-            let path = if prefix.is_empty() { e.path } else { format!("{prefix}/{}", e.path) };
+            let path = if prefix.is_empty() {
+                e.path
+            } else {
+                format!("{prefix}/{}", e.path)
+            };
             match e.file_size {
                 Some(size) => json!({ "path": path, "is_dir": e.is_dir, "file_size": size }),
                 None => json!({ "path": path, "is_dir": e.is_dir }),
@@ -102,7 +117,10 @@ fn entries_json(entries: Vec<ArtifactEntry>, prefix: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
     let path = ArtifactPath::parse(query.path.as_deref().unwrap_or(""))?;
     let entries = state.artifacts.list(&path).await?;
     if entries.is_empty() {
@@ -122,15 +140,25 @@ struct RunListRequest {
 }
 
 /// `GET /2.0/mlflow/artifacts/list?run_id=&path=`: paths relative to the run's artifact root.
-async fn list_run_artifacts(State(state): State<AppState>, Mlflow(request): Mlflow<RunListRequest>) -> ApiResult<Json<Value>> {
-    let run_id = required(request.run_id.as_deref().or(request.run_uuid.as_deref()), "run_id")?;
+async fn list_run_artifacts(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<RunListRequest>,
+) -> ApiResult<Json<Value>> {
+    let run_id = required(
+        request.run_id.as_deref().or(request.run_uuid.as_deref()),
+        "run_id",
+    )?;
     let run = state.store.get_run(run_id).await?;
     let root_uri = run.info.artifact_uri;
     let Some(root) = root_uri.strip_prefix(SCHEME) else {
-        return Err(ApiError::InvalidParameter(format!("Run artifacts at '{root_uri}' are not served by this server")));
+        return Err(ApiError::InvalidParameter(format!(
+            "Run artifacts at '{root_uri}' are not served by this server"
+        )));
     };
     let relative = ArtifactPath::parse(request.path.as_deref().unwrap_or(""))?;
     let full = ArtifactPath::parse(&format!("{}/{}", root.trim_matches('/'), relative.as_str()))?;
     let entries = state.artifacts.list(&full).await?;
-    Ok(Json(json!({ "root_uri": root_uri, "files": entries_json(entries, relative.as_str()) })))
+    Ok(Json(
+        json!({ "root_uri": root_uri, "files": entries_json(entries, relative.as_str()) }),
+    ))
 }

@@ -28,10 +28,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/2.0/mlflow/experiments/delete", post(delete))
         .route("/2.0/mlflow/experiments/restore", post(restore))
         .route("/2.0/mlflow/experiments/set-experiment-tag", post(set_tag))
-        .route("/2.0/mlflow/experiments/delete-experiment-tag", post(delete_tag))
+        .route(
+            "/2.0/mlflow/experiments/delete-experiment-tag",
+            post(delete_tag),
+        )
 }
 
-async fn create(State(state): State<AppState>, Mlflow(request): Mlflow<CreateExperimentRequest>) -> ApiResult<Json<Value>> {
+async fn create(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<CreateExperimentRequest>,
+) -> ApiResult<Json<Value>> {
     let name = required(request.name.as_deref(), "name")?.to_owned();
     let experiment_id = state
         .store
@@ -44,13 +50,19 @@ async fn create(State(state): State<AppState>, Mlflow(request): Mlflow<CreateExp
     Ok(Json(json!({ "experiment_id": experiment_id })))
 }
 
-async fn get_experiment(State(state): State<AppState>, Mlflow(request): Mlflow<ExperimentIdRequest>) -> ApiResult<Json<Value>> {
+async fn get_experiment(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<ExperimentIdRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.experiment_id.as_deref(), "experiment_id")?;
     let experiment = state.store.get_experiment(id).await?;
     Ok(Json(json!({ "experiment": Experiment::from(experiment) })))
 }
 
-async fn get_by_name(State(state): State<AppState>, Mlflow(request): Mlflow<ExperimentByNameRequest>) -> ApiResult<Json<Value>> {
+async fn get_by_name(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<ExperimentByNameRequest>,
+) -> ApiResult<Json<Value>> {
     let name = required(request.experiment_name.as_deref(), "experiment_name")?;
     let experiment = state.store.get_experiment_by_name(name).await?;
     Ok(Json(json!({ "experiment": Experiment::from(experiment) })))
@@ -59,7 +71,8 @@ async fn get_by_name(State(state): State<AppState>, Mlflow(request): Mlflow<Expe
 pub(crate) fn view_type(value: Option<&str>) -> ApiResult<ViewType> {
     match value.filter(|v| !v.is_empty()) {
         None => Ok(ViewType::ActiveOnly),
-        Some(v) => ViewType::parse(v).ok_or_else(|| ApiError::InvalidParameter(format!("Invalid view type '{v}'"))),
+        Some(v) => ViewType::parse(v)
+            .ok_or_else(|| ApiError::InvalidParameter(format!("Invalid view type '{v}'"))),
     }
 }
 
@@ -67,9 +80,15 @@ pub(crate) fn page_token(token: Option<&str>) -> ApiResult<PageToken> {
     Ok(PageToken::decode(token)?)
 }
 
-async fn search(State(state): State<AppState>, Mlflow(request): Mlflow<SearchExperimentsRequest>) -> ApiResult<Json<Value>> {
+async fn search(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<SearchExperimentsRequest>,
+) -> ApiResult<Json<Value>> {
     let query = ExperimentQuery {
-        filter: parse_filter(request.filter.as_deref().unwrap_or(""), &search::EXPERIMENTS)?,
+        filter: parse_filter(
+            request.filter.as_deref().unwrap_or(""),
+            &search::EXPERIMENTS,
+        )?,
         order_by: request
             .order_by
             .iter()
@@ -82,7 +101,12 @@ async fn search(State(state): State<AppState>, Mlflow(request): Mlflow<SearchExp
     let page = state.store.search_experiments(&query).await?;
     let mut body = json!({});
     if !page.items.is_empty() {
-        body["experiments"] = json!(page.items.into_iter().map(Experiment::from).collect::<Vec<_>>());
+        body["experiments"] = json!(
+            page.items
+                .into_iter()
+                .map(Experiment::from)
+                .collect::<Vec<_>>()
+        );
     }
     if let Some(token) = page.next_page_token {
         body["next_page_token"] = json!(token);
@@ -90,34 +114,52 @@ async fn search(State(state): State<AppState>, Mlflow(request): Mlflow<SearchExp
     Ok(Json(body))
 }
 
-async fn update(State(state): State<AppState>, Mlflow(request): Mlflow<UpdateExperimentRequest>) -> ApiResult<Json<Value>> {
+async fn update(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<UpdateExperimentRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.experiment_id.as_deref(), "experiment_id")?;
     let new_name = required(request.new_name.as_deref(), "new_name")?;
     state.store.rename_experiment(id, new_name).await?;
     Ok(empty())
 }
 
-async fn delete(State(state): State<AppState>, Mlflow(request): Mlflow<ExperimentIdRequest>) -> ApiResult<Json<Value>> {
+async fn delete(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<ExperimentIdRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.experiment_id.as_deref(), "experiment_id")?;
     state.store.delete_experiment(id).await?;
     Ok(empty())
 }
 
-async fn restore(State(state): State<AppState>, Mlflow(request): Mlflow<ExperimentIdRequest>) -> ApiResult<Json<Value>> {
+async fn restore(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<ExperimentIdRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.experiment_id.as_deref(), "experiment_id")?;
     state.store.restore_experiment(id).await?;
     Ok(empty())
 }
 
-async fn set_tag(State(state): State<AppState>, Mlflow(request): Mlflow<ExperimentTagRequest>) -> ApiResult<Json<Value>> {
+async fn set_tag(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<ExperimentTagRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.experiment_id.as_deref(), "experiment_id")?;
     let key = required(request.key.as_deref(), "key")?;
     let value = request.value.ok_or_else(|| ApiError::missing("value"))?;
-    state.store.set_experiment_tag(id, Tag::new(key, value)).await?;
+    state
+        .store
+        .set_experiment_tag(id, Tag::new(key, value))
+        .await?;
     Ok(empty())
 }
 
-async fn delete_tag(State(state): State<AppState>, Mlflow(request): Mlflow<ExperimentTagRequest>) -> ApiResult<Json<Value>> {
+async fn delete_tag(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<ExperimentTagRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.experiment_id.as_deref(), "experiment_id")?;
     let key = required(request.key.as_deref(), "key")?;
     state.store.delete_experiment_tag(id, key).await?;

@@ -22,17 +22,29 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/2.0/mlflow/logged-models", post(create))
         .route("/2.0/mlflow/logged-models/search", post(search).get(search))
-        .route("/2.0/mlflow/logged-models/{model_id}", get(get_model).patch(finalize).delete(delete_model))
+        .route(
+            "/2.0/mlflow/logged-models/{model_id}",
+            get(get_model).patch(finalize).delete(delete_model),
+        )
         .route("/2.0/mlflow/logged-models/{model_id}/tags", patch(set_tags))
-        .route("/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}", delete(delete_tag))
-        .route("/2.0/mlflow/logged-models/{model_id}/params", post(log_params))
+        .route(
+            "/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}",
+            delete(delete_tag),
+        )
+        .route(
+            "/2.0/mlflow/logged-models/{model_id}/params",
+            post(log_params),
+        )
 }
 
 fn model_response(model: judgeflow_domain::LoggedModel) -> Json<Value> {
     Json(json!({ "model": LoggedModel::from(model) }))
 }
 
-async fn create(State(state): State<AppState>, Mlflow(request): Mlflow<CreateLoggedModelRequest>) -> ApiResult<Json<Value>> {
+async fn create(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<CreateLoggedModelRequest>,
+) -> ApiResult<Json<Value>> {
     let experiment_id = required(request.experiment_id.as_deref(), "experiment_id")?.to_owned();
     let model = state
         .store
@@ -48,8 +60,13 @@ async fn create(State(state): State<AppState>, Mlflow(request): Mlflow<CreateLog
     Ok(model_response(model))
 }
 
-async fn get_model(State(state): State<AppState>, Path(model_id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(model_response(state.store.get_logged_model(&model_id).await?))
+async fn get_model(
+    State(state): State<AppState>,
+    Path(model_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(model_response(
+        state.store.get_logged_model(&model_id).await?,
+    ))
 }
 
 async fn finalize(
@@ -58,12 +75,21 @@ async fn finalize(
     Mlflow(request): Mlflow<FinalizeLoggedModelRequest>,
 ) -> ApiResult<Json<Value>> {
     let status = required(request.status.as_deref(), "status")?;
-    let status = LoggedModelStatus::parse(status)
-        .ok_or_else(|| ApiError::InvalidParameter(format!("Invalid logged model status '{status}'")))?;
-    Ok(model_response(state.store.set_logged_model_status(&model_id, status, None).await?))
+    let status = LoggedModelStatus::parse(status).ok_or_else(|| {
+        ApiError::InvalidParameter(format!("Invalid logged model status '{status}'"))
+    })?;
+    Ok(model_response(
+        state
+            .store
+            .set_logged_model_status(&model_id, status, None)
+            .await?,
+    ))
 }
 
-async fn delete_model(State(state): State<AppState>, Path(model_id): Path<String>) -> ApiResult<Json<Value>> {
+async fn delete_model(
+    State(state): State<AppState>,
+    Path(model_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     state.store.delete_logged_model(&model_id).await?;
     Ok(empty())
 }
@@ -78,7 +104,10 @@ async fn set_tags(
     Ok(empty())
 }
 
-async fn delete_tag(State(state): State<AppState>, Path((model_id, key)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+async fn delete_tag(
+    State(state): State<AppState>,
+    Path((model_id, key)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
     state.store.delete_logged_model_tag(&model_id, &key).await?;
     Ok(empty())
 }
@@ -89,22 +118,37 @@ async fn log_params(
     Mlflow(request): Mlflow<LoggedModelEntriesRequest>,
 ) -> ApiResult<Json<Value>> {
     let params = request.params.into_iter().map(KeyValue::into_tag).collect();
-    state.store.log_logged_model_params(&model_id, params).await?;
+    state
+        .store
+        .log_logged_model_params(&model_id, params)
+        .await?;
     Ok(empty())
 }
 
-async fn search(State(state): State<AppState>, Mlflow(request): Mlflow<SearchLoggedModelsRequest>) -> ApiResult<Json<Value>> {
+async fn search(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<SearchLoggedModelsRequest>,
+) -> ApiResult<Json<Value>> {
     let order_by = request
         .order_by
         .into_iter()
         .map(|o| {
-            let field_name = o.field_name.filter(|f| !f.is_empty()).ok_or_else(|| ApiError::missing("order_by.field_name"))?;
-            Ok(LoggedModelOrder { field_name, ascending: o.ascending.unwrap_or(true) })
+            let field_name = o
+                .field_name
+                .filter(|f| !f.is_empty())
+                .ok_or_else(|| ApiError::missing("order_by.field_name"))?;
+            Ok(LoggedModelOrder {
+                field_name,
+                ascending: o.ascending.unwrap_or(true),
+            })
         })
         .collect::<ApiResult<Vec<_>>>()?;
     let query = LoggedModelQuery {
         experiment_ids: request.experiment_ids,
-        filter: parse_filter(request.filter.as_deref().unwrap_or(""), &search::LOGGED_MODELS)?,
+        filter: parse_filter(
+            request.filter.as_deref().unwrap_or(""),
+            &search::LOGGED_MODELS,
+        )?,
         order_by,
         max_results: max_results(request.max_results, 100, 1000)?,
         page_token: page_token(request.page_token.as_deref())?,
@@ -112,7 +156,12 @@ async fn search(State(state): State<AppState>, Mlflow(request): Mlflow<SearchLog
     let page = state.store.search_logged_models(&query).await?;
     let mut body = json!({});
     if !page.items.is_empty() {
-        body["models"] = json!(page.items.into_iter().map(LoggedModel::from).collect::<Vec<_>>());
+        body["models"] = json!(
+            page.items
+                .into_iter()
+                .map(LoggedModel::from)
+                .collect::<Vec<_>>()
+        );
     }
     if let Some(token) = page.next_page_token {
         body["next_page_token"] = json!(token);

@@ -7,7 +7,9 @@ use serde_json::json;
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/health", get(|| async { "OK" })).route("/version", get(version))
+    Router::new()
+        .route("/health", get(|| async { "OK" }))
+        .route("/version", get(version))
 }
 
 pub(crate) fn api_router() -> Router<AppState> {

@@ -27,7 +27,10 @@ pub(crate) fn api_router(timeout: Duration) -> Router<AppState> {
         // Unknown methods on known paths are 404 too: the client treats 404 (not 405) as
         // "endpoint not available" and falls back.
         .method_not_allowed_fallback(not_found)
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
 }
 
 pub(crate) async fn not_found(uri: axum::http::Uri) -> ApiError {
@@ -44,7 +47,11 @@ pub(crate) fn empty() -> axum::Json<serde_json::Value> {
 }
 
 /// Checks `max_results` against MLflow's bounds, applying the endpoint's default.
-pub(crate) fn max_results(requested: Option<i64>, default: i64, limit: i64) -> Result<usize, ApiError> {
+pub(crate) fn max_results(
+    requested: Option<i64>,
+    default: i64,
+    limit: i64,
+) -> Result<usize, ApiError> {
     let value = requested.unwrap_or(default);
     judgeflow_domain::validation::validate_max_results(value, limit)?;
     Ok(value as usize)
@@ -52,5 +59,7 @@ pub(crate) fn max_results(requested: Option<i64>, default: i64, limit: i64) -> R
 
 /// A required string field.
 pub(crate) fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, ApiError> {
-    value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError::missing(name))
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::missing(name))
 }

@@ -35,21 +35,37 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/2.0/mlflow/runs/log-parameter", post(log_param))
         .route("/2.0/mlflow/runs/set-tag", post(set_tag))
         .route("/2.0/mlflow/runs/delete-tag", post(delete_tag))
-        .route("/2.0/mlflow/runs/log-batch", post(log_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BODY)))
+        .route(
+            "/2.0/mlflow/runs/log-batch",
+            post(log_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
+        )
         .route("/2.0/mlflow/runs/log-inputs", post(log_inputs))
         .route("/2.0/mlflow/runs/outputs", post(log_outputs))
         .route("/2.0/mlflow/runs/search", get(search).post(search))
         .route("/2.0/mlflow/metrics/get-history", get(metric_history))
-        .route("/2.0/mlflow/metrics/get-history-bulk-interval", get(metric_history_interval))
+        .route(
+            "/2.0/mlflow/metrics/get-history-bulk-interval",
+            get(metric_history_interval),
+        )
 }
 
-async fn create(State(state): State<AppState>, Mlflow(request): Mlflow<CreateRunRequest>) -> ApiResult<Json<Value>> {
-    let experiment_id = request.experiment_id.filter(|e| !e.is_empty()).unwrap_or_else(|| "0".into());
+async fn create(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<CreateRunRequest>,
+) -> ApiResult<Json<Value>> {
+    let experiment_id = request
+        .experiment_id
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "0".into());
     let tags: Vec<Tag> = request.tags.into_iter().map(KeyValue::into_tag).collect();
     let user_id = request
         .user_id
         .filter(|u| !u.is_empty())
-        .or_else(|| tags.iter().find(|t| t.key == judgeflow_domain::USER_TAG).map(|t| t.value.clone()))
+        .or_else(|| {
+            tags.iter()
+                .find(|t| t.key == judgeflow_domain::USER_TAG)
+                .map(|t| t.value.clone())
+        })
         .unwrap_or_default();
     let run = state
         .store
@@ -64,31 +80,61 @@ async fn create(State(state): State<AppState>, Mlflow(request): Mlflow<CreateRun
     Ok(Json(json!({ "run": Run::from(run) })))
 }
 
-async fn get_run(State(state): State<AppState>, Mlflow(request): Mlflow<RunIdRequest>) -> ApiResult<Json<Value>> {
+async fn get_run(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<RunIdRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.id(), "run_id")?;
-    Ok(Json(json!({ "run": Run::from(state.store.get_run(id).await?) })))
+    Ok(Json(
+        json!({ "run": Run::from(state.store.get_run(id).await?) }),
+    ))
 }
 
-async fn update(State(state): State<AppState>, Mlflow(request): Mlflow<UpdateRunRequest>) -> ApiResult<Json<Value>> {
+async fn update(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<UpdateRunRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.id(), "run_id")?.to_owned();
     let status = match request.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(RunStatus::parse(s).ok_or_else(|| ApiError::InvalidParameter(format!("Invalid run status '{s}'")))?),
+        Some(s) => Some(
+            RunStatus::parse(s)
+                .ok_or_else(|| ApiError::InvalidParameter(format!("Invalid run status '{s}'")))?,
+        ),
     };
     let info = state
         .store
-        .update_run(&id, RunUpdate { status, end_time: request.end_time, run_name: request.run_name })
+        .update_run(
+            &id,
+            RunUpdate {
+                status,
+                end_time: request.end_time,
+                run_name: request.run_name,
+            },
+        )
         .await?;
     Ok(Json(json!({ "run_info": RunInfo::from(info) })))
 }
 
-async fn delete(State(state): State<AppState>, Mlflow(request): Mlflow<RunIdRequest>) -> ApiResult<Json<Value>> {
-    state.store.delete_run(required(request.id(), "run_id")?).await?;
+async fn delete(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<RunIdRequest>,
+) -> ApiResult<Json<Value>> {
+    state
+        .store
+        .delete_run(required(request.id(), "run_id")?)
+        .await?;
     Ok(empty())
 }
 
-async fn restore(State(state): State<AppState>, Mlflow(request): Mlflow<RunIdRequest>) -> ApiResult<Json<Value>> {
-    state.store.restore_run(required(request.id(), "run_id")?).await?;
+async fn restore(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<RunIdRequest>,
+) -> ApiResult<Json<Value>> {
+    state
+        .store
+        .restore_run(required(request.id(), "run_id")?)
+        .await?;
     Ok(empty())
 }
 
@@ -96,10 +142,16 @@ fn metric(request: MetricRequest) -> ApiResult<judgeflow_domain::Metric> {
     request.into_metric().map_err(ApiError::missing)
 }
 
-async fn log_metric(State(state): State<AppState>, Mlflow(request): Mlflow<MetricRequest>) -> ApiResult<Json<Value>> {
+async fn log_metric(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<MetricRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.id(), "run_id")?.to_owned();
     let metric = metric(request)?;
-    state.store.log_batch(&id, vec![metric], vec![], vec![]).await?;
+    state
+        .store
+        .log_batch(&id, vec![metric], vec![], vec![])
+        .await?;
     Ok(empty())
 }
 
@@ -110,28 +162,50 @@ fn key_value(request: KeyValueRunRequest) -> ApiResult<(String, Tag)> {
     Ok((id, Tag::new(key, value)))
 }
 
-async fn log_param(State(state): State<AppState>, Mlflow(request): Mlflow<KeyValueRunRequest>) -> ApiResult<Json<Value>> {
+async fn log_param(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<KeyValueRunRequest>,
+) -> ApiResult<Json<Value>> {
     let (id, param) = key_value(request)?;
-    state.store.log_batch(&id, vec![], vec![param], vec![]).await?;
+    state
+        .store
+        .log_batch(&id, vec![], vec![param], vec![])
+        .await?;
     Ok(empty())
 }
 
-async fn set_tag(State(state): State<AppState>, Mlflow(request): Mlflow<KeyValueRunRequest>) -> ApiResult<Json<Value>> {
+async fn set_tag(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<KeyValueRunRequest>,
+) -> ApiResult<Json<Value>> {
     let (id, tag) = key_value(request)?;
-    state.store.log_batch(&id, vec![], vec![], vec![tag]).await?;
+    state
+        .store
+        .log_batch(&id, vec![], vec![], vec![tag])
+        .await?;
     Ok(empty())
 }
 
-async fn delete_tag(State(state): State<AppState>, Mlflow(request): Mlflow<KeyValueRunRequest>) -> ApiResult<Json<Value>> {
+async fn delete_tag(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<KeyValueRunRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.id(), "run_id")?.to_owned();
     let key = required(request.key.as_deref(), "key")?;
     state.store.delete_run_tag(&id, key).await?;
     Ok(empty())
 }
 
-async fn log_batch(State(state): State<AppState>, Mlflow(request): Mlflow<LogBatchRequest>) -> ApiResult<Json<Value>> {
+async fn log_batch(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<LogBatchRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.run_id.as_deref(), "run_id")?.to_owned();
-    let metrics = request.metrics.into_iter().map(metric).collect::<ApiResult<Vec<_>>>()?;
+    let metrics = request
+        .metrics
+        .into_iter()
+        .map(metric)
+        .collect::<ApiResult<Vec<_>>>()?;
     let params: Vec<Tag> = request.params.into_iter().map(KeyValue::into_tag).collect();
     let tags: Vec<Tag> = request.tags.into_iter().map(KeyValue::into_tag).collect();
     validation::validate_batch(&metrics, &params, &tags)?;
@@ -139,7 +213,10 @@ async fn log_batch(State(state): State<AppState>, Mlflow(request): Mlflow<LogBat
     Ok(empty())
 }
 
-async fn log_inputs(State(state): State<AppState>, Mlflow(request): Mlflow<LogInputsRequest>) -> ApiResult<Json<Value>> {
+async fn log_inputs(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<LogInputsRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.run_id.as_deref(), "run_id")?.to_owned();
     let datasets = request
         .datasets
@@ -149,31 +226,52 @@ async fn log_inputs(State(state): State<AppState>, Mlflow(request): Mlflow<LogIn
     let models = request
         .models
         .into_iter()
-        .map(|m| m.model_id.filter(|i| !i.is_empty()).map(|model_id| ModelInput { model_id }).ok_or_else(|| ApiError::missing("model_id")))
+        .map(|m| {
+            m.model_id
+                .filter(|i| !i.is_empty())
+                .map(|model_id| ModelInput { model_id })
+                .ok_or_else(|| ApiError::missing("model_id"))
+        })
         .collect::<ApiResult<Vec<_>>>()?;
     state.store.log_inputs(&id, datasets, models).await?;
     Ok(empty())
 }
 
-async fn log_outputs(State(state): State<AppState>, Mlflow(request): Mlflow<LogOutputsRequest>) -> ApiResult<Json<Value>> {
+async fn log_outputs(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<LogOutputsRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.run_id.as_deref(), "run_id")?.to_owned();
     let models = request
         .models
         .into_iter()
         .map(|m| {
-            let model_id = m.model_id.filter(|i| !i.is_empty()).ok_or_else(|| ApiError::missing("model_id"))?;
-            Ok(ModelOutput { model_id, step: m.step.unwrap_or(0) })
+            let model_id = m
+                .model_id
+                .filter(|i| !i.is_empty())
+                .ok_or_else(|| ApiError::missing("model_id"))?;
+            Ok(ModelOutput {
+                model_id,
+                step: m.step.unwrap_or(0),
+            })
         })
         .collect::<ApiResult<Vec<_>>>()?;
     state.store.log_outputs(&id, models).await?;
     Ok(empty())
 }
 
-async fn search(State(state): State<AppState>, Mlflow(request): Mlflow<SearchRunsRequest>) -> ApiResult<Json<Value>> {
+async fn search(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<SearchRunsRequest>,
+) -> ApiResult<Json<Value>> {
     let query = RunQuery {
         experiment_ids: request.experiment_ids,
         filter: parse_filter(request.filter.as_deref().unwrap_or(""), &search::RUNS)?,
-        order_by: request.order_by.iter().map(|o| parse_order_by(o, &search::RUNS)).collect::<Result<_, _>>()?,
+        order_by: request
+            .order_by
+            .iter()
+            .map(|o| parse_order_by(o, &search::RUNS))
+            .collect::<Result<_, _>>()?,
         view: view_type(request.run_view_type.as_deref())?,
         max_results: max_results(request.max_results, 1000, validation::MAX_RESULTS_LIMIT)?,
         page_token: page_token(request.page_token.as_deref())?,
@@ -189,12 +287,19 @@ async fn search(State(state): State<AppState>, Mlflow(request): Mlflow<SearchRun
     Ok(Json(body))
 }
 
-async fn metric_history(State(state): State<AppState>, Mlflow(request): Mlflow<MetricHistoryRequest>) -> ApiResult<Json<Value>> {
+async fn metric_history(
+    State(state): State<AppState>,
+    Mlflow(request): Mlflow<MetricHistoryRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(request.id(), "run_id")?.to_owned();
     let key = required(request.metric_key.as_deref(), "metric_key")?;
-    let limit = max_results(request.max_results, HISTORY_PAGE, i64::from(i32::MAX))?.min(HISTORY_PAGE as usize);
+    let limit = max_results(request.max_results, HISTORY_PAGE, i64::from(i32::MAX))?
+        .min(HISTORY_PAGE as usize);
     let token = page_token(request.page_token.as_deref())?;
-    let page = state.store.get_metric_history(&id, key, limit, Some(&token)).await?;
+    let page = state
+        .store
+        .get_metric_history(&id, key, limit, Some(&token))
+        .await?;
     let mut body = json!({});
     if !page.items.is_empty() {
         body["metrics"] = json!(page.items.into_iter().map(Metric::from).collect::<Vec<_>>());
@@ -214,7 +319,9 @@ async fn metric_history_interval(
         return Err(ApiError::missing("run_ids"));
     }
     if request.run_ids.len() > 100 {
-        return Err(ApiError::InvalidParameter("GetMetricHistoryBulkInterval accepts a maximum of 100 run IDs".into()));
+        return Err(ApiError::InvalidParameter(
+            "GetMetricHistoryBulkInterval accepts a maximum of 100 run IDs".into(),
+        ));
     }
     let query = MetricIntervalQuery {
         run_ids: request.run_ids,
@@ -224,5 +331,7 @@ async fn metric_history_interval(
         end_step: request.end_step,
     };
     let points = state.store.get_metric_history_bulk_interval(&query).await?;
-    Ok(Json(json!({ "metrics": points.into_iter().map(Metric::from).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "metrics": points.into_iter().map(Metric::from).collect::<Vec<_>>() }),
+    ))
 }

@@ -76,7 +76,7 @@ pub(crate) async fn experiments(command: ExperimentsCommand) -> anyhow::Result<(
         store: args,
         view: view_name,
     } = command;
-    let store = crate::open_store(&args.backend_store_uri).await?;
+    let store = crate::open_existing_store(&args.backend_store_uri).await?;
     let mut query = ExperimentQuery {
         filter: Vec::new(),
         order_by: Vec::new(),
@@ -124,7 +124,7 @@ pub(crate) async fn runs(command: RunsCommand) -> anyhow::Result<()> {
             order_by,
             max_results,
         } => {
-            let store = crate::open_store(&args.backend_store_uri).await?;
+            let store = crate::open_existing_store(&args.backend_store_uri).await?;
             let query = RunQuery {
                 experiment_ids,
                 filter: parse_filter(&filter, &search::RUNS).with_context(|| "invalid --filter")?,
@@ -167,7 +167,7 @@ pub(crate) async fn runs(command: RunsCommand) -> anyhow::Result<()> {
             store: args,
             run_id,
         } => {
-            let store = crate::open_store(&args.backend_store_uri).await?;
+            let store = crate::open_existing_store(&args.backend_store_uri).await?;
             let run = store.get_run(&run_id).await?;
             if args.json {
                 println!(

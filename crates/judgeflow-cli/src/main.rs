@@ -74,13 +74,30 @@ fn init_logging() {
         .init();
 }
 
-/// Opens the store named by a URI.
+/// Opens the store named by a URI, creating it if needed (the server).
 pub(crate) async fn open_store(uri: &str) -> anyhow::Result<SqliteStore> {
-    let options =
-        SqliteOptions::from_uri(uri, "mlflow-artifacts:").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let options = store_options(uri)?;
     SqliteStore::open(options)
         .await
         .map_err(|e| anyhow::anyhow!("could not open the store at {uri}: {e}"))
+}
+
+/// Opens a store that must already exist: the read-only verbs never create an empty database
+/// because of a mistyped path.
+pub(crate) async fn open_existing_store(uri: &str) -> anyhow::Result<SqliteStore> {
+    let options = store_options(uri)?;
+    if !options.path.is_file() {
+        anyhow::bail!(
+            "no store at {} (from '{uri}'): pass --backend-store-uri or set {}",
+            options.path.display(),
+            env::BACKEND_STORE_URI
+        );
+    }
+    open_store(uri).await
+}
+
+fn store_options(uri: &str) -> anyhow::Result<SqliteOptions> {
+    SqliteOptions::from_uri(uri, "mlflow-artifacts:").map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn shutdown_signal() {

@@ -64,7 +64,7 @@ struct ServerArgs {
 fn init_logging() {
     let filter = EnvFilter::try_from_env(env::LOG)
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

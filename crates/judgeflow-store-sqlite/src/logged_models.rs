@@ -7,12 +7,11 @@ use judgeflow_domain::{
     LoggedModel, LoggedModelStatus, Metric, Param, Tag, ids, now_ms, validation,
 };
 use judgeflow_store::{LoggedModelQuery, NewLoggedModel, Page, StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor, SqlitePool};
+use rusqlite::{Connection, Row, params};
 
-use crate::rows::{decode_value, experiment_key};
+use crate::db::{RowExt, Sql, db_err, execute, query_opt, query_rows};
+use crate::rows::{decode_value, experiment_key, json_ids};
 use crate::search::{Values, push_child_clause, push_compare};
-use crate::{SqliteStore, db_err};
 
 const COLUMNS: &str = "m.model_id, m.experiment_id, m.name, m.artifact_location, m.creation_timestamp_ms, \
     m.last_updated_timestamp_ms, m.status, m.status_message, m.model_type, m.source_run_id";
@@ -21,56 +20,51 @@ fn not_found(model_id: &str) -> StoreError {
     StoreError::NotFound(format!("Logged model with ID '{model_id}' not found"))
 }
 
-fn decode(row: &SqliteRow) -> StoreResult<LoggedModel> {
-    let experiment_id: i64 = row.try_get("experiment_id").map_err(db_err)?;
-    let status: String = row.try_get("status").map_err(db_err)?;
+fn decode(row: &Row<'_>) -> StoreResult<LoggedModel> {
+    let experiment_id: i64 = row.col(1)?;
+    let status: String = row.col(6)?;
     Ok(LoggedModel {
-        model_id: row.try_get("model_id").map_err(db_err)?,
+        model_id: row.col(0)?,
         experiment_id: experiment_id.to_string(),
-        name: row.try_get("name").map_err(db_err)?,
-        artifact_uri: row.try_get("artifact_location").map_err(db_err)?,
-        creation_timestamp_ms: row.try_get("creation_timestamp_ms").map_err(db_err)?,
-        last_updated_timestamp_ms: row.try_get("last_updated_timestamp_ms").map_err(db_err)?,
+        name: row.col(2)?,
+        artifact_uri: row.col(3)?,
+        creation_timestamp_ms: row.col(4)?,
+        last_updated_timestamp_ms: row.col(5)?,
         status: LoggedModelStatus::parse(&status).unwrap_or(LoggedModelStatus::Unspecified),
-        status_message: row.try_get("status_message").map_err(db_err)?,
-        model_type: row.try_get("model_type").map_err(db_err)?,
-        source_run_id: row.try_get("source_run_id").map_err(db_err)?,
+        status_message: row.col(7)?,
+        model_type: row.col(8)?,
+        source_run_id: row.col(9)?,
         tags: Vec::new(),
         params: Vec::new(),
         metrics: Vec::new(),
     })
 }
 
-async fn with_children(
-    pool: &SqlitePool,
-    mut models: Vec<LoggedModel>,
-) -> StoreResult<Vec<LoggedModel>> {
+fn with_children(conn: &Connection, mut models: Vec<LoggedModel>) -> StoreResult<Vec<LoggedModel>> {
     if models.is_empty() {
         return Ok(models);
     }
-    let ids = serde_json::to_string(
-        &models
-            .iter()
-            .map(|m| m.model_id.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .map_err(StoreError::internal)?;
+    let ids = json_ids(models.iter().map(|m| m.model_id.as_str()))?;
     let position: HashMap<String, usize> = models
         .iter()
         .enumerate()
         .map(|(i, m)| (m.model_id.clone(), i))
         .collect();
     for (table, is_tag) in [("logged_model_tags", true), ("logged_model_params", false)] {
-        let rows = sqlx::query(&format!(
-            "SELECT model_id, key, value FROM {table} WHERE model_id IN (SELECT value FROM json_each(?)) ORDER BY key"
-        ))
-        .bind(&ids)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-        for row in rows {
-            let model: String = row.get(0);
-            let entry = Tag::new(row.get::<String, _>(1), row.get::<String, _>(2));
+        let rows = query_rows(
+            conn,
+            &format!(
+                "SELECT model_id, key, value FROM {table} WHERE model_id IN (SELECT value FROM json_each(?)) ORDER BY key"
+            ),
+            [&ids],
+            |row| {
+                Ok((
+                    row.col::<String>(0)?,
+                    Tag::new(row.col::<String>(1)?, row.col::<String>(2)?),
+                ))
+            },
+        )?;
+        for (model, entry) in rows {
             if let Some(&i) = position.get(&model) {
                 if is_tag {
                     models[i].tags.push(entry);
@@ -80,26 +74,27 @@ async fn with_children(
             }
         }
     }
-    let rows = sqlx::query(
+    let rows = query_rows(
+        conn,
         "SELECT model_id, key, timestamp, step, value, is_nan, run_uuid, dataset_name, dataset_digest \
          FROM logged_model_metrics WHERE model_id IN (SELECT value FROM json_each(?)) ORDER BY key, step, timestamp",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in rows {
-        let model: String = row.get(0);
-        let mut metric = Metric::new(
-            row.get::<String, _>(1),
-            decode_value(row.get(4), row.get(5)),
-            row.get(2),
-            row.get(3),
-        );
-        metric.model_id = Some(model.clone());
-        metric.run_id = row.get(6);
-        metric.dataset_name = row.get(7);
-        metric.dataset_digest = row.get(8);
+        [&ids],
+        |row| {
+            let model: String = row.col(0)?;
+            let mut metric = Metric::new(
+                row.col::<String>(1)?,
+                decode_value(row.col(4)?, row.col(5)?),
+                row.col(2)?,
+                row.col(3)?,
+            );
+            metric.model_id = Some(model.clone());
+            metric.run_id = row.col(6)?;
+            metric.dataset_name = row.col(7)?;
+            metric.dataset_digest = row.col(8)?;
+            Ok((model, metric))
+        },
+    )?;
+    for (model, metric) in rows {
         if let Some(&i) = position.get(&model) {
             models[i].metrics.push(metric);
         }
@@ -107,32 +102,28 @@ async fn with_children(
     Ok(models)
 }
 
-pub(crate) async fn create(store: &SqliteStore, new: NewLoggedModel) -> StoreResult<LoggedModel> {
+pub(crate) fn create(conn: &mut Connection, new: NewLoggedModel) -> StoreResult<LoggedModel> {
     for tag in &new.tags {
         validation::validate_run_tag(tag)?;
     }
     for param in &new.params {
         validation::validate_param(param)?;
     }
-    let experiment_id = experiment_key(&new.experiment_id).ok_or_else(|| {
+    let missing = || {
         StoreError::NotFound(format!(
             "No Experiment with id={} exists",
             new.experiment_id
         ))
-    })?;
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
-    let location: String =
-        sqlx::query_scalar("SELECT artifact_location FROM experiments WHERE experiment_id = ?")
-            .bind(experiment_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "No Experiment with id={} exists",
-                    new.experiment_id
-                ))
-            })?;
+    };
+    let experiment_id = experiment_key(&new.experiment_id).ok_or_else(missing)?;
+    let tx = conn.transaction().map_err(db_err)?;
+    let location = query_opt(
+        &tx,
+        "SELECT artifact_location FROM experiments WHERE experiment_id = ?",
+        [experiment_id],
+        |row| row.col::<String>(0),
+    )?
+    .ok_or_else(missing)?;
     let model_id = ids::new_logged_model_id();
     let name = new
         .name
@@ -143,133 +134,139 @@ pub(crate) async fn create(store: &SqliteStore, new: NewLoggedModel) -> StoreRes
         location.trim_end_matches('/')
     );
     let now = now_ms();
-    sqlx::query(
+    execute(
+        &tx,
         "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp_ms, \
          last_updated_timestamp_ms, status, model_type, source_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&model_id)
-    .bind(experiment_id)
-    .bind(&name)
-    .bind(&artifact_location)
-    .bind(now)
-    .bind(now)
-    .bind(LoggedModelStatus::Pending.as_str())
-    .bind(&new.model_type)
-    .bind(&new.source_run_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    upsert_entries(&mut *tx, "logged_model_tags", &model_id, &new.tags).await?;
-    upsert_entries(&mut *tx, "logged_model_params", &model_id, &new.params).await?;
-    tx.commit().await.map_err(db_err)?;
-    get(&store.writer, &model_id).await
+        params![
+            model_id,
+            experiment_id,
+            name,
+            artifact_location,
+            now,
+            now,
+            LoggedModelStatus::Pending.as_str(),
+            new.model_type,
+            new.source_run_id
+        ],
+    )?;
+    upsert_entries(&tx, "logged_model_tags", &model_id, &new.tags)?;
+    upsert_entries(&tx, "logged_model_params", &model_id, &new.params)?;
+    let model = get(&tx, &model_id)?;
+    tx.commit().map_err(db_err)?;
+    Ok(model)
 }
 
-async fn upsert_entries<'e>(
-    executor: impl SqliteExecutor<'e>,
+fn upsert_entries(
+    conn: &Connection,
     table: &str,
     model_id: &str,
     entries: &[Tag],
 ) -> StoreResult<()> {
-    if entries.is_empty() {
-        return Ok(());
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "INSERT INTO {table} (model_id, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"
+        ))
+        .map_err(db_err)?;
+    for entry in entries {
+        statement
+            .execute(params![model_id, entry.key, entry.value])
+            .map_err(db_err)?;
     }
-    let mut builder =
-        QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} (model_id, key, value) "));
-    builder.push_values(entries, |mut row, entry| {
-        row.push_bind(model_id)
-            .push_bind(&entry.key)
-            .push_bind(&entry.value);
-    });
-    builder.push(" ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value");
-    builder.build().execute(executor).await.map_err(db_err)?;
     Ok(())
 }
 
-pub(crate) async fn get(pool: &SqlitePool, model_id: &str) -> StoreResult<LoggedModel> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM logged_models m WHERE m.model_id = ? AND m.lifecycle_stage = 'active'"))
-        .bind(model_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(model_id))?;
-    Ok(with_children(pool, vec![decode(&row)?]).await?.remove(0))
+pub(crate) fn get(conn: &Connection, model_id: &str) -> StoreResult<LoggedModel> {
+    let model = query_opt(
+        conn,
+        &format!("SELECT {COLUMNS} FROM logged_models m WHERE m.model_id = ? AND m.lifecycle_stage = 'active'"),
+        [model_id],
+        decode,
+    )?
+    .ok_or_else(|| not_found(model_id))?;
+    Ok(with_children(conn, vec![model])?.remove(0))
 }
 
-async fn touch(pool: &SqlitePool, model_id: &str) -> StoreResult<()> {
-    let updated = sqlx::query("UPDATE logged_models SET last_updated_timestamp_ms = ? WHERE model_id = ? AND lifecycle_stage = 'active'")
-        .bind(now_ms())
-        .bind(model_id)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
-    if updated.rows_affected() == 0 {
+fn touch(conn: &Connection, model_id: &str) -> StoreResult<()> {
+    let updated = execute(
+        conn,
+        "UPDATE logged_models SET last_updated_timestamp_ms = ? WHERE model_id = ? AND lifecycle_stage = 'active'",
+        params![now_ms(), model_id],
+    )?;
+    if updated == 0 {
         return Err(not_found(model_id));
     }
     Ok(())
 }
 
-pub(crate) async fn set_status(
-    pool: &SqlitePool,
+pub(crate) fn set_status(
+    conn: &mut Connection,
     model_id: &str,
     status: LoggedModelStatus,
-    status_message: Option<String>,
-) -> StoreResult<()> {
-    touch(pool, model_id).await?;
-    sqlx::query("UPDATE logged_models SET status = ?, status_message = ? WHERE model_id = ?")
-        .bind(status.as_str())
-        .bind(status_message)
-        .bind(model_id)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    status_message: Option<&str>,
+) -> StoreResult<LoggedModel> {
+    let tx = conn.transaction().map_err(db_err)?;
+    touch(&tx, model_id)?;
+    execute(
+        &tx,
+        "UPDATE logged_models SET status = ?, status_message = ? WHERE model_id = ?",
+        params![status.as_str(), status_message, model_id],
+    )?;
+    let model = get(&tx, model_id)?;
+    tx.commit().map_err(db_err)?;
+    Ok(model)
 }
 
-pub(crate) async fn set_tags(pool: &SqlitePool, model_id: &str, tags: Vec<Tag>) -> StoreResult<()> {
-    for tag in &tags {
+pub(crate) fn set_tags(conn: &mut Connection, model_id: &str, tags: &[Tag]) -> StoreResult<()> {
+    for tag in tags {
         validation::validate_run_tag(tag)?;
     }
-    touch(pool, model_id).await?;
-    upsert_entries(pool, "logged_model_tags", model_id, &tags).await
+    let tx = conn.transaction().map_err(db_err)?;
+    touch(&tx, model_id)?;
+    upsert_entries(&tx, "logged_model_tags", model_id, tags)?;
+    tx.commit().map_err(db_err)
 }
 
-pub(crate) async fn delete_tag(pool: &SqlitePool, model_id: &str, key: &str) -> StoreResult<()> {
-    touch(pool, model_id).await?;
-    let deleted = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?")
-        .bind(model_id)
-        .bind(key)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
-    if deleted.rows_affected() == 0 {
+pub(crate) fn delete_tag(conn: &mut Connection, model_id: &str, key: &str) -> StoreResult<()> {
+    let tx = conn.transaction().map_err(db_err)?;
+    touch(&tx, model_id)?;
+    if execute(
+        &tx,
+        "DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?",
+        params![model_id, key],
+    )? == 0
+    {
         return Err(StoreError::NotFound(format!(
             "No tag with key '{key}' found for logged model '{model_id}'"
         )));
     }
-    Ok(())
+    tx.commit().map_err(db_err)
 }
 
-pub(crate) async fn log_params(
-    pool: &SqlitePool,
+pub(crate) fn log_params(
+    conn: &mut Connection,
     model_id: &str,
-    params: Vec<Param>,
+    params: &[Param],
 ) -> StoreResult<()> {
-    for param in &params {
+    for param in params {
         validation::validate_param(param)?;
     }
-    touch(pool, model_id).await?;
-    upsert_entries(pool, "logged_model_params", model_id, &params).await
+    let tx = conn.transaction().map_err(db_err)?;
+    touch(&tx, model_id)?;
+    upsert_entries(&tx, "logged_model_params", model_id, params)?;
+    tx.commit().map_err(db_err)
 }
 
-pub(crate) async fn delete(pool: &SqlitePool, model_id: &str) -> StoreResult<()> {
-    touch(pool, model_id).await?;
-    sqlx::query("UPDATE logged_models SET lifecycle_stage = 'deleted' WHERE model_id = ?")
-        .bind(model_id)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+pub(crate) fn delete(conn: &mut Connection, model_id: &str) -> StoreResult<()> {
+    let tx = conn.transaction().map_err(db_err)?;
+    touch(&tx, model_id)?;
+    execute(
+        &tx,
+        "UPDATE logged_models SET lifecycle_stage = 'deleted' WHERE model_id = ?",
+        [model_id],
+    )?;
+    tx.commit().map_err(db_err)
 }
 
 fn attribute_column(key: &str) -> StoreResult<&'static str> {
@@ -289,8 +286,8 @@ fn attribute_column(key: &str) -> StoreResult<&'static str> {
     })
 }
 
-pub(crate) async fn search(
-    pool: &SqlitePool,
+pub(crate) fn search(
+    conn: &Connection,
     query: &LoggedModelQuery,
 ) -> StoreResult<Page<LoggedModel>> {
     let experiment_ids: Vec<i64> = query
@@ -304,15 +301,10 @@ pub(crate) async fn search(
             next_page_token: None,
         });
     }
-    let mut builder = QueryBuilder::<Sqlite>::new(format!(
+    let mut builder = Sql::new(format!(
         "SELECT {COLUMNS} FROM logged_models m WHERE m.lifecycle_stage = 'active' AND m.experiment_id IN ("
     ));
-    {
-        let mut separated = builder.separated(", ");
-        for id in &experiment_ids {
-            separated.push_bind(*id);
-        }
-    }
+    builder.push_bind_list(experiment_ids);
     builder.push(")");
     for comparison in &query.filter {
         match comparison.entity {
@@ -381,11 +373,10 @@ pub(crate) async fn search(
     builder.push_bind((query.max_results + 1) as i64);
     builder.push(" OFFSET ");
     builder.push_bind(query.page_token.offset as i64);
-    let rows = builder.build().fetch_all(pool).await.map_err(db_err)?;
-    let models = rows.iter().map(decode).collect::<StoreResult<Vec<_>>>()?;
+    let models = builder.rows(conn, decode)?;
     let page = Page::from_overfetch(models, query.page_token.offset, query.max_results);
     Ok(Page {
-        items: with_children(pool, page.items).await?,
+        items: with_children(conn, page.items)?,
         next_page_token: page.next_page_token,
     })
 }

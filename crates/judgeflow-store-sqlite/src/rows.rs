@@ -8,12 +8,11 @@ use judgeflow_domain::{
     RunInputs, RunOutputs, RunStatus, Tag,
 };
 use judgeflow_store::{StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteExecutor, SqlitePool};
+use rusqlite::{Connection, Row, RowIndex};
 
-use crate::db_err;
+use crate::db::{RowExt, query_opt, query_rows};
 
-/// SQLite has no NaN: it is stored as 0 with a flag.
+/// SQLite has no NaN (binding one stores NULL): it is stored as 0 with a flag.
 pub(crate) fn encode_value(value: f64) -> (f64, bool) {
     if value.is_nan() {
         (0.0, true)
@@ -26,28 +25,29 @@ pub(crate) fn decode_value(value: f64, is_nan: bool) -> f64 {
     if is_nan { f64::NAN } else { value }
 }
 
-pub(crate) fn stage(row: &SqliteRow, column: &str) -> StoreResult<LifecycleStage> {
-    let text: String = row.try_get(column).map_err(db_err)?;
+pub(crate) fn stage(row: &Row<'_>, column: impl RowIndex) -> StoreResult<LifecycleStage> {
+    let text: String = row.col(column)?;
     LifecycleStage::parse(&text)
         .ok_or_else(|| StoreError::internal(format!("bad lifecycle stage '{text}'")))
 }
 
 pub(crate) const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
 
-pub(crate) fn run_info(row: &SqliteRow) -> StoreResult<RunInfo> {
-    let status: String = row.try_get("status").map_err(db_err)?;
-    let experiment_id: i64 = row.try_get("experiment_id").map_err(db_err)?;
+/// Decodes the [`RUN_COLUMNS`] of a row.
+pub(crate) fn run_info(row: &Row<'_>) -> StoreResult<RunInfo> {
+    let status: String = row.col(4)?;
+    let experiment_id: i64 = row.col(1)?;
     Ok(RunInfo {
-        run_id: row.try_get("run_uuid").map_err(db_err)?,
+        run_id: row.col(0)?,
         experiment_id: experiment_id.to_string(),
-        run_name: row.try_get("name").map_err(db_err)?,
-        user_id: row.try_get("user_id").map_err(db_err)?,
+        run_name: row.col(2)?,
+        user_id: row.col(3)?,
         status: RunStatus::parse(&status)
             .ok_or_else(|| StoreError::internal(format!("bad run status '{status}'")))?,
-        start_time: row.try_get("start_time").map_err(db_err)?,
-        end_time: row.try_get("end_time").map_err(db_err)?,
-        artifact_uri: row.try_get("artifact_uri").map_err(db_err)?,
-        lifecycle_stage: stage(row, "lifecycle_stage")?,
+        start_time: row.col(5)?,
+        end_time: row.col(6)?,
+        artifact_uri: row.col(7)?,
+        lifecycle_stage: stage(row, 8)?,
     })
 }
 
@@ -56,30 +56,15 @@ pub(crate) fn experiment_key(experiment_id: &str) -> Option<i64> {
     experiment_id.parse::<i64>().ok()
 }
 
-pub(crate) async fn fetch_run_info<'e>(
-    executor: impl SqliteExecutor<'e>,
-    run_id: &str,
-) -> StoreResult<RunInfo> {
+pub(crate) fn fetch_run_info(conn: &Connection, run_id: &str) -> StoreResult<RunInfo> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?");
-    let row = sqlx::query(&sql)
-        .bind(run_id)
-        .fetch_optional(executor)
-        .await
-        .map_err(db_err)?;
-    match row {
-        Some(row) => run_info(&row),
-        None => Err(StoreError::NotFound(format!(
-            "Run with id={run_id} not found"
-        ))),
-    }
+    query_opt(conn, &sql, [run_id], run_info)?
+        .ok_or_else(|| StoreError::NotFound(format!("Run with id={run_id} not found")))
 }
 
 /// Fails unless the run exists and is active (MLflow refuses writes to deleted runs).
-pub(crate) async fn active_run_info<'e>(
-    executor: impl SqliteExecutor<'e>,
-    run_id: &str,
-) -> StoreResult<RunInfo> {
-    let info = fetch_run_info(executor, run_id).await?;
+pub(crate) fn active_run_info(conn: &Connection, run_id: &str) -> StoreResult<RunInfo> {
+    let info = fetch_run_info(conn, run_id)?;
     if info.lifecycle_stage != LifecycleStage::Active {
         return Err(StoreError::InvalidParameter(format!(
             "The run {run_id} must be in the 'active' state. Current state is deleted."
@@ -88,123 +73,120 @@ pub(crate) async fn active_run_info<'e>(
     Ok(info)
 }
 
+/// The ids as one JSON array, bound once: `IN (SELECT value FROM json_each(?))` keeps one
+/// prepared statement for every page size.
+pub(crate) fn json_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> StoreResult<String> {
+    serde_json::to_string(&ids.into_iter().collect::<Vec<_>>()).map_err(StoreError::internal)
+}
+
 /// Loads the children of `infos` and assembles full runs, preserving order.
-pub(crate) async fn load_runs(pool: &SqlitePool, infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
+pub(crate) fn load_runs(conn: &Connection, infos: Vec<RunInfo>) -> StoreResult<Vec<Run>> {
     if infos.is_empty() {
         return Ok(Vec::new());
     }
-    // One JSON array bound once: `IN (SELECT value FROM json_each(?))` avoids building a bind
-    // list per page size.
-    let ids = serde_json::to_string(&infos.iter().map(|i| i.run_id.as_str()).collect::<Vec<_>>())
-        .map_err(StoreError::internal)?;
-    let mut data: HashMap<String, (RunData, RunInputs, RunOutputs)> = HashMap::new();
+    let ids = json_ids(infos.iter().map(|i| i.run_id.as_str()))?;
+    let mut data: HashMap<String, (RunData, RunInputs, RunOutputs)> =
+        HashMap::with_capacity(infos.len());
 
-    let params = sqlx::query("SELECT run_uuid, key, value FROM params WHERE run_uuid IN (SELECT value FROM json_each(?)) ORDER BY key")
-        .bind(&ids)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    for row in params {
-        let run: String = row.get(0);
-        data.entry(run)
-            .or_default()
-            .0
-            .params
-            .push(Tag::new(row.get::<String, _>(1), row.get::<String, _>(2)));
-    }
-    let tags = sqlx::query("SELECT run_uuid, key, value FROM tags WHERE run_uuid IN (SELECT value FROM json_each(?)) ORDER BY key")
-        .bind(&ids)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    for row in tags {
-        let run: String = row.get(0);
-        data.entry(run)
-            .or_default()
-            .0
-            .tags
-            .push(Tag::new(row.get::<String, _>(1), row.get::<String, _>(2)));
-    }
-    let metrics = sqlx::query(
+    query_rows(
+        conn,
+        "SELECT run_uuid, key, value FROM params WHERE run_uuid IN (SELECT value FROM json_each(?)) ORDER BY key",
+        [&ids],
+        |row| {
+            data.entry(row.col(0)?)
+                .or_default()
+                .0
+                .params
+                .push(Tag::new(row.col::<String>(1)?, row.col::<String>(2)?));
+            Ok(())
+        },
+    )?;
+    query_rows(
+        conn,
+        "SELECT run_uuid, key, value FROM tags WHERE run_uuid IN (SELECT value FROM json_each(?)) ORDER BY key",
+        [&ids],
+        |row| {
+            data.entry(row.col(0)?)
+                .or_default()
+                .0
+                .tags
+                .push(Tag::new(row.col::<String>(1)?, row.col::<String>(2)?));
+            Ok(())
+        },
+    )?;
+    query_rows(
+        conn,
         "SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics \
          WHERE run_uuid IN (SELECT value FROM json_each(?)) ORDER BY key",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in metrics {
-        let run: String = row.get(0);
-        let value = decode_value(row.get(2), row.get(5));
-        data.entry(run).or_default().0.metrics.push(Metric::new(
-            row.get::<String, _>(1),
-            value,
-            row.get(3),
-            row.get(4),
-        ));
-    }
-    let inputs = sqlx::query(
+        [&ids],
+        |row| {
+            let value = decode_value(row.col(2)?, row.col(5)?);
+            let metric = Metric::new(row.col::<String>(1)?, value, row.col(3)?, row.col(4)?);
+            data.entry(row.col(0)?).or_default().0.metrics.push(metric);
+            Ok(())
+        },
+    )?;
+    query_rows(
+        conn,
         "SELECT i.run_uuid, i.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
          FROM run_dataset_inputs i JOIN datasets d ON d.dataset_id = i.dataset_id \
          WHERE i.run_uuid IN (SELECT value FROM json_each(?)) ORDER BY i.dataset_id",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in inputs {
-        let run: String = row.get(0);
-        let tags_json: String = row.get(1);
-        let tags: Vec<Tag> = serde_json::from_str(&tags_json).map_err(StoreError::internal)?;
-        data.entry(run)
-            .or_default()
-            .1
-            .dataset_inputs
-            .push(DatasetInput {
+        [&ids],
+        |row| {
+            let tags_json: String = row.col(1)?;
+            let tags: Vec<Tag> = serde_json::from_str(&tags_json).map_err(StoreError::internal)?;
+            let input = DatasetInput {
                 tags,
                 dataset: Dataset {
-                    name: row.get(2),
-                    digest: row.get(3),
-                    source_type: row.get(4),
-                    source: row.get(5),
-                    schema: row.get(6),
-                    profile: row.get(7),
+                    name: row.col(2)?,
+                    digest: row.col(3)?,
+                    source_type: row.col(4)?,
+                    source: row.col(5)?,
+                    schema: row.col(6)?,
+                    profile: row.col(7)?,
                 },
-            });
-    }
-    let model_inputs = sqlx::query("SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN (SELECT value FROM json_each(?))")
-        .bind(&ids)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    for row in model_inputs {
-        let run: String = row.get(0);
-        data.entry(run)
-            .or_default()
-            .1
-            .model_inputs
-            .push(ModelInput {
-                model_id: row.get(1),
-            });
-    }
-    let outputs = sqlx::query(
-        "SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN (SELECT value FROM json_each(?)) ORDER BY step, model_id",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in outputs {
-        let run: String = row.get(0);
-        data.entry(run)
-            .or_default()
-            .2
-            .model_outputs
-            .push(ModelOutput {
-                model_id: row.get(1),
-                step: row.get(2),
-            });
-    }
+            };
+            data.entry(row.col(0)?)
+                .or_default()
+                .1
+                .dataset_inputs
+                .push(input);
+            Ok(())
+        },
+    )?;
+    query_rows(
+        conn,
+        "SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN (SELECT value FROM json_each(?))",
+        [&ids],
+        |row| {
+            data.entry(row.col(0)?)
+                .or_default()
+                .1
+                .model_inputs
+                .push(ModelInput {
+                    model_id: row.col(1)?,
+                });
+            Ok(())
+        },
+    )?;
+    query_rows(
+        conn,
+        "SELECT run_uuid, model_id, step FROM run_model_outputs \
+         WHERE run_uuid IN (SELECT value FROM json_each(?)) ORDER BY step, model_id",
+        [&ids],
+        |row| {
+            let output = ModelOutput {
+                model_id: row.col(1)?,
+                step: row.col(2)?,
+            };
+            data.entry(row.col(0)?)
+                .or_default()
+                .2
+                .model_outputs
+                .push(output);
+            Ok(())
+        },
+    )?;
 
     Ok(infos
         .into_iter()

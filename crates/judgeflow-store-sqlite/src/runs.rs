@@ -9,42 +9,33 @@ use judgeflow_domain::{
 use judgeflow_store::{
     MetricIntervalQuery, NewRun, Page, PageToken, RunUpdate, StoreError, StoreResult,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use rusqlite::{Connection, Row, params};
 
+use crate::db::{RowExt, db_err, execute, query_opt, query_rows};
 use crate::rows::{
     active_run_info, decode_value, encode_value, experiment_key, fetch_run_info, load_runs,
 };
-use crate::{SqliteStore, db_err};
 
-/// Rows per multi-row INSERT: 9 columns × 500 stays far below SQLite's bind limit.
-const INSERT_CHUNK: usize = 500;
-
-pub(crate) async fn create(store: &SqliteStore, new: NewRun) -> StoreResult<Run> {
+/// Creates a run in an active experiment, with its tags and `mlflow.runName`.
+pub(crate) fn create(conn: &mut Connection, new: NewRun) -> StoreResult<Run> {
     for tag in &new.tags {
         validation::validate_run_tag(tag)?;
     }
-    let experiment_id = experiment_key(&new.experiment_id).ok_or_else(|| {
+    let missing = || {
         StoreError::NotFound(format!(
             "No Experiment with id={} exists",
             new.experiment_id
         ))
-    })?;
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
-    let experiment = sqlx::query(
+    };
+    let experiment_id = experiment_key(&new.experiment_id).ok_or_else(missing)?;
+    let tx = conn.transaction().map_err(db_err)?;
+    let (location, stage) = query_opt(
+        &tx,
         "SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?",
-    )
-    .bind(experiment_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db_err)?
-    .ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "No Experiment with id={} exists",
-            new.experiment_id
-        ))
-    })?;
-    let location: String = experiment.get(0);
-    let stage: String = experiment.get(1);
+        [experiment_id],
+        |row| Ok((row.col::<String>(0)?, row.col::<String>(1)?)),
+    )?
+    .ok_or_else(missing)?;
     if stage != LifecycleStage::Active.as_str() {
         return Err(StoreError::InvalidParameter(format!(
             "The experiment {} must be in the 'active' state. Current state is {stage}.",
@@ -72,42 +63,43 @@ pub(crate) async fn create(store: &SqliteStore, new: NewRun) -> StoreResult<Run>
         .unwrap_or_else(ids::random_run_name);
     let run_id = ids::new_run_id();
     let artifact_uri = format!("{}/{run_id}/artifacts", location.trim_end_matches('/'));
-    sqlx::query(
+    execute(
+        &tx,
         "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) \
          VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')",
-    )
-    .bind(&run_id)
-    .bind(experiment_id)
-    .bind(&run_name)
-    .bind(&new.user_id)
-    .bind(new.start_time)
-    .bind(&artifact_uri)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
+        params![
+            run_id,
+            experiment_id,
+            run_name,
+            new.user_id,
+            new.start_time,
+            artifact_uri
+        ],
+    )?;
     let mut tags: Vec<Tag> = new
         .tags
         .into_iter()
         .filter(|t| t.key != RUN_NAME_TAG)
         .collect();
-    tags.push(Tag::new(RUN_NAME_TAG, run_name.clone()));
-    upsert_tags(&mut tx, &run_id, &tags).await?;
-    tx.commit().await.map_err(db_err)?;
-    get(&store.writer, &run_id).await
+    tags.push(Tag::new(RUN_NAME_TAG, run_name));
+    upsert_tags(&tx, &run_id, &tags)?;
+    let run = get(&tx, &run_id)?;
+    tx.commit().map_err(db_err)?;
+    Ok(run)
 }
 
-pub(crate) async fn get(pool: &SqlitePool, run_id: &str) -> StoreResult<Run> {
-    let info = fetch_run_info(pool, run_id).await?;
-    Ok(load_runs(pool, vec![info]).await?.remove(0))
+pub(crate) fn get(conn: &Connection, run_id: &str) -> StoreResult<Run> {
+    let info = fetch_run_info(conn, run_id)?;
+    Ok(load_runs(conn, vec![info])?.remove(0))
 }
 
-pub(crate) async fn update(
-    pool: &SqlitePool,
+pub(crate) fn update(
+    conn: &mut Connection,
     run_id: &str,
     update: RunUpdate,
 ) -> StoreResult<RunInfo> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let mut info = active_run_info(&mut *tx, run_id).await?;
+    let tx = conn.transaction().map_err(db_err)?;
+    let mut info = active_run_info(&tx, run_id)?;
     if let Some(status) = update.status {
         info.status = status;
     }
@@ -115,87 +107,68 @@ pub(crate) async fn update(
         info.end_time = Some(end_time);
     }
     if let Some(name) = update.run_name.filter(|n| !n.is_empty()) {
-        upsert_tags(&mut tx, run_id, &[Tag::new(RUN_NAME_TAG, name.clone())]).await?;
+        upsert_tags(&tx, run_id, &[Tag::new(RUN_NAME_TAG, name.clone())])?;
         info.run_name = name;
     }
-    sqlx::query("UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?")
-        .bind(info.status.as_str())
-        .bind(info.end_time)
-        .bind(&info.run_name)
-        .bind(run_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
+    execute(
+        &tx,
+        "UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?",
+        params![info.status.as_str(), info.end_time, info.run_name, run_id],
+    )?;
+    tx.commit().map_err(db_err)?;
     Ok(info)
 }
 
-pub(crate) async fn set_stage(pool: &SqlitePool, run_id: &str, active: bool) -> StoreResult<()> {
-    fetch_run_info(pool, run_id).await?;
+pub(crate) fn set_stage(conn: &Connection, run_id: &str, active: bool) -> StoreResult<()> {
+    fetch_run_info(conn, run_id)?;
     let (stage, deleted_time) = if active {
         ("active", None)
     } else {
         ("deleted", Some(now_ms()))
     };
-    sqlx::query("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?")
-        .bind(stage)
-        .bind(deleted_time)
-        .bind(run_id)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
+    execute(
+        conn,
+        "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?",
+        params![stage, deleted_time, run_id],
+    )?;
     Ok(())
 }
 
-async fn upsert_tags(tx: &mut SqliteConnection, run_id: &str, tags: &[Tag]) -> StoreResult<()> {
-    // Later duplicates win, as they would if sent one by one.
-    let mut latest: Vec<&Tag> = Vec::with_capacity(tags.len());
+fn upsert_tags(conn: &Connection, run_id: &str, tags: &[Tag]) -> StoreResult<()> {
+    let mut statement = conn
+        .prepare_cached(
+            "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+        )
+        .map_err(db_err)?;
+    // In order, so later duplicates win, as they would if sent one by one.
     for tag in tags {
-        if let Some(slot) = latest.iter_mut().find(|t| t.key == tag.key) {
-            *slot = tag;
-        } else {
-            latest.push(tag);
-        }
-    }
-    for chunk in latest.chunks(INSERT_CHUNK) {
-        let mut builder = QueryBuilder::<Sqlite>::new("INSERT INTO tags (run_uuid, key, value) ");
-        builder.push_values(chunk, |mut row, tag| {
-            row.push_bind(run_id)
-                .push_bind(&tag.key)
-                .push_bind(&tag.value);
-        });
-        builder.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
-        builder.build().execute(&mut *tx).await.map_err(db_err)?;
-    }
-    if let Some(name) = latest.iter().rev().find(|t| t.key == RUN_NAME_TAG) {
-        sqlx::query("UPDATE runs SET name = ? WHERE run_uuid = ?")
-            .bind(&name.value)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await
+        statement
+            .execute(params![run_id, tag.key, tag.value])
             .map_err(db_err)?;
     }
+    if let Some(name) = tags.iter().rev().find(|t| t.key == RUN_NAME_TAG) {
+        execute(
+            conn,
+            "UPDATE runs SET name = ? WHERE run_uuid = ?",
+            params![name.value, run_id],
+        )?;
+    }
     Ok(())
 }
 
-async fn insert_params(
-    tx: &mut SqliteConnection,
-    run_id: &str,
-    params: &[Param],
-) -> StoreResult<()> {
+fn insert_params(conn: &Connection, run_id: &str, params: &[Param]) -> StoreResult<()> {
     if params.is_empty() {
         return Ok(());
     }
     let keys = serde_json::to_string(&params.iter().map(|p| p.key.as_str()).collect::<Vec<_>>())
         .map_err(StoreError::internal)?;
-    let existing: HashMap<String, String> = sqlx::query_as(
+    let existing: HashMap<String, String> = query_rows(
+        conn,
         "SELECT key, value FROM params WHERE run_uuid = ? AND key IN (SELECT value FROM json_each(?))",
-    )
-    .bind(run_id)
-    .bind(keys)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db_err)?
+        params![run_id, keys],
+        |row| Ok((row.col(0)?, row.col(1)?)),
+    )?
     .into_iter()
     .collect();
     for param in params {
@@ -209,45 +182,42 @@ async fn insert_params(
             )));
         }
     }
-    for chunk in params.chunks(INSERT_CHUNK) {
-        let mut builder =
-            QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO params (run_uuid, key, value) ");
-        builder.push_values(chunk, |mut row, param| {
-            row.push_bind(run_id)
-                .push_bind(&param.key)
-                .push_bind(&param.value);
-        });
-        builder.build().execute(&mut *tx).await.map_err(db_err)?;
+    let mut statement = conn
+        .prepare_cached("INSERT OR IGNORE INTO params (run_uuid, key, value) VALUES (?, ?, ?)")
+        .map_err(db_err)?;
+    for param in params {
+        statement
+            .execute(params![run_id, param.key, param.value])
+            .map_err(db_err)?;
     }
     Ok(())
 }
 
-async fn insert_metrics(
-    tx: &mut SqliteConnection,
-    info: &RunInfo,
-    metrics: &[Metric],
-) -> StoreResult<()> {
+fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> StoreResult<()> {
     if metrics.is_empty() {
         return Ok(());
     }
-    let run_id = info.run_id.as_str();
-    for chunk in metrics.chunks(INSERT_CHUNK) {
-        let mut builder = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO metrics (run_uuid, key, timestamp, step, value, is_nan, model_id, dataset_name, dataset_digest) ",
-        );
-        builder.push_values(chunk, |mut row, metric| {
-            let (value, is_nan) = encode_value(metric.value);
-            row.push_bind(run_id)
-                .push_bind(&metric.key)
-                .push_bind(metric.timestamp)
-                .push_bind(metric.step)
-                .push_bind(value)
-                .push_bind(is_nan)
-                .push_bind(&metric.model_id)
-                .push_bind(&metric.dataset_name)
-                .push_bind(&metric.dataset_digest);
-        });
-        builder.build().execute(&mut *tx).await.map_err(db_err)?;
+    let mut history = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO metrics (run_uuid, key, timestamp, step, value, is_nan, model_id, dataset_name, dataset_digest) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .map_err(db_err)?;
+    for metric in metrics {
+        let (value, is_nan) = encode_value(metric.value);
+        history
+            .execute(params![
+                run_id,
+                metric.key,
+                metric.timestamp,
+                metric.step,
+                value,
+                is_nan,
+                metric.model_id,
+                metric.dataset_name,
+                metric.dataset_digest
+            ])
+            .map_err(db_err)?;
     }
     // Reduce the batch to its newest point per key before touching latest_metrics.
     let mut newest: Vec<&Metric> = Vec::new();
@@ -258,99 +228,99 @@ async fn insert_metrics(
             None => newest.push(metric),
         }
     }
-    for chunk in newest.chunks(INSERT_CHUNK) {
-        let mut builder = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) ",
-        );
-        builder.push_values(chunk, |mut row, metric| {
-            let (value, is_nan) = encode_value(metric.value);
-            row.push_bind(run_id)
-                .push_bind(&metric.key)
-                .push_bind(value)
-                .push_bind(metric.timestamp)
-                .push_bind(metric.step)
-                .push_bind(is_nan);
-        });
-        // A stored point is replaced only by a newer one: greater step, then timestamp, then
-        // value, with NaN below every number.
-        builder.push(
-            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, \
+    // A stored point is replaced only by a newer one: greater step, then timestamp, then
+    // value, with NaN below every number.
+    let mut latest = conn
+        .prepare_cached(
+            "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, \
              step = excluded.step, is_nan = excluded.is_nan \
              WHERE (excluded.step, excluded.timestamp, excluded.is_nan = 0, excluded.value) > \
                    (latest_metrics.step, latest_metrics.timestamp, latest_metrics.is_nan = 0, latest_metrics.value)",
-        );
-        builder.build().execute(&mut *tx).await.map_err(db_err)?;
+        )
+        .map_err(db_err)?;
+    for metric in newest {
+        let (value, is_nan) = encode_value(metric.value);
+        latest
+            .execute(params![
+                run_id,
+                metric.key,
+                value,
+                metric.timestamp,
+                metric.step,
+                is_nan
+            ])
+            .map_err(db_err)?;
     }
-    let model_metrics: Vec<&Metric> = metrics
+    // Metrics naming a model we know are also kept on the model; others on the run only.
+    let mut model_metric = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, run_uuid, dataset_name, dataset_digest) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM logged_models WHERE model_id = ?1)",
+        )
+        .map_err(db_err)?;
+    for metric in metrics
         .iter()
         .filter(|m| m.model_id.as_deref().is_some_and(|id| !id.is_empty()))
-        .collect();
-    for chunk in model_metrics.chunks(INSERT_CHUNK) {
-        let mut builder = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, timestamp, step, value, is_nan, run_uuid, dataset_name, dataset_digest) \
-             SELECT column1, column2, column3, column4, column5, column6, column7, column8, column9 FROM (",
-        );
-        builder.push_values(chunk, |mut row, metric| {
-            let (value, is_nan) = encode_value(metric.value);
-            row.push_bind(&metric.model_id)
-                .push_bind(&metric.key)
-                .push_bind(metric.timestamp)
-                .push_bind(metric.step)
-                .push_bind(value)
-                .push_bind(is_nan)
-                .push_bind(run_id)
-                .push_bind(&metric.dataset_name)
-                .push_bind(&metric.dataset_digest);
-        });
-        // Metrics naming a model we do not know are kept on the run only.
-        builder.push(") WHERE column1 IN (SELECT model_id FROM logged_models)");
-        builder.build().execute(&mut *tx).await.map_err(db_err)?;
+    {
+        let (value, is_nan) = encode_value(metric.value);
+        model_metric
+            .execute(params![
+                metric.model_id,
+                metric.key,
+                metric.timestamp,
+                metric.step,
+                value,
+                is_nan,
+                run_id,
+                metric.dataset_name,
+                metric.dataset_digest
+            ])
+            .map_err(db_err)?;
     }
     Ok(())
 }
 
-pub(crate) async fn log_batch(
-    pool: &SqlitePool,
+/// Appends metrics, adds params and upserts tags in one transaction: all of it or none.
+pub(crate) fn log_batch(
+    conn: &mut Connection,
     run_id: &str,
-    metrics: Vec<Metric>,
-    params: Vec<Param>,
-    tags: Vec<Tag>,
+    metrics: &[Metric],
+    params: &[Param],
+    tags: &[Tag],
 ) -> StoreResult<()> {
-    validation::validate_batch(&metrics, &params, &tags)?;
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let info = active_run_info(&mut *tx, run_id).await?;
-    insert_params(&mut tx, run_id, &params).await?;
-    insert_metrics(&mut tx, &info, &metrics).await?;
-    if !tags.is_empty() {
-        upsert_tags(&mut tx, run_id, &tags).await?;
-    }
-    tx.commit().await.map_err(db_err)
+    validation::validate_batch(metrics, params, tags)?;
+    let tx = conn.transaction().map_err(db_err)?;
+    active_run_info(&tx, run_id)?;
+    insert_params(&tx, run_id, params)?;
+    insert_metrics(&tx, run_id, metrics)?;
+    upsert_tags(&tx, run_id, tags)?;
+    tx.commit().map_err(db_err)
 }
 
-pub(crate) async fn delete_tag(pool: &SqlitePool, run_id: &str, key: &str) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    active_run_info(&mut *tx, run_id).await?;
-    let deleted = sqlx::query("DELETE FROM tags WHERE run_uuid = ? AND key = ?")
-        .bind(run_id)
-        .bind(key)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    if deleted.rows_affected() == 0 {
+pub(crate) fn delete_tag(conn: &mut Connection, run_id: &str, key: &str) -> StoreResult<()> {
+    let tx = conn.transaction().map_err(db_err)?;
+    active_run_info(&tx, run_id)?;
+    if execute(
+        &tx,
+        "DELETE FROM tags WHERE run_uuid = ? AND key = ?",
+        params![run_id, key],
+    )? == 0
+    {
         return Err(StoreError::NotFound(format!(
             "No tag with name: {key} in run with id {run_id}"
         )));
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().map_err(db_err)
 }
 
-pub(crate) async fn log_inputs(
-    pool: &SqlitePool,
+pub(crate) fn log_inputs(
+    conn: &mut Connection,
     run_id: &str,
-    datasets: Vec<DatasetInput>,
-    models: Vec<ModelInput>,
+    datasets: &[DatasetInput],
+    models: &[ModelInput],
 ) -> StoreResult<()> {
-    for input in &datasets {
+    for input in datasets {
         validation::require(&input.dataset.name, "dataset.name")?;
         validation::require(&input.dataset.digest, "dataset.digest")?;
         if input.dataset.name.chars().count() > validation::MAX_DATASET_NAME_LENGTH {
@@ -369,142 +339,124 @@ pub(crate) async fn log_inputs(
             }
         }
     }
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let info = active_run_info(&mut *tx, run_id).await?;
+    for model in models {
+        validation::require(&model.model_id, "model_id")?;
+    }
+    let tx = conn.transaction().map_err(db_err)?;
+    let info = active_run_info(&tx, run_id)?;
     let experiment_id: i64 = info.experiment_id.parse().map_err(StoreError::internal)?;
     for input in datasets {
         let dataset = &input.dataset;
-        let dataset_id: i64 = sqlx::query_scalar(
+        let dataset_id: i64 = query_opt(
+            &tx,
             "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema, profile) \
              VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (experiment_id, name, digest) DO UPDATE SET source_type = source_type \
              RETURNING dataset_id",
-        )
-        .bind(experiment_id)
-        .bind(&dataset.name)
-        .bind(&dataset.digest)
-        .bind(&dataset.source_type)
-        .bind(&dataset.source)
-        .bind(&dataset.schema)
-        .bind(&dataset.profile)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
+            params![experiment_id, dataset.name, dataset.digest, dataset.source_type, dataset.source, dataset.schema, dataset.profile],
+            |row| row.col(0),
+        )?
+        .ok_or_else(|| StoreError::internal("dataset upsert returned no id"))?;
         let context = input
             .tags
             .iter()
             .find(|t| t.key == "mlflow.data.context")
             .map(|t| t.value.clone());
         let tags = serde_json::to_string(&input.tags).map_err(StoreError::internal)?;
-        sqlx::query("INSERT OR IGNORE INTO run_dataset_inputs (run_uuid, dataset_id, tags, context) VALUES (?, ?, ?, ?)")
-            .bind(run_id)
-            .bind(dataset_id)
-            .bind(tags)
-            .bind(context)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        execute(
+            &tx,
+            "INSERT OR IGNORE INTO run_dataset_inputs (run_uuid, dataset_id, tags, context) VALUES (?, ?, ?, ?)",
+            params![run_id, dataset_id, tags, context],
+        )?;
     }
     for model in models {
-        validation::require(&model.model_id, "model_id")?;
-        sqlx::query("INSERT OR IGNORE INTO run_model_inputs (run_uuid, model_id) VALUES (?, ?)")
-            .bind(run_id)
-            .bind(&model.model_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        execute(
+            &tx,
+            "INSERT OR IGNORE INTO run_model_inputs (run_uuid, model_id) VALUES (?, ?)",
+            params![run_id, model.model_id],
+        )?;
     }
-    tx.commit().await.map_err(db_err)
+    tx.commit().map_err(db_err)
 }
 
-pub(crate) async fn log_outputs(
-    pool: &SqlitePool,
+pub(crate) fn log_outputs(
+    conn: &mut Connection,
     run_id: &str,
-    models: Vec<ModelOutput>,
+    models: &[ModelOutput],
 ) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    active_run_info(&mut *tx, run_id).await?;
     for model in models {
         validation::require(&model.model_id, "model_id")?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?)",
-        )
-        .bind(run_id)
-        .bind(&model.model_id)
-        .bind(model.step)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
     }
-    tx.commit().await.map_err(db_err)
+    let tx = conn.transaction().map_err(db_err)?;
+    active_run_info(&tx, run_id)?;
+    for model in models {
+        execute(
+            &tx,
+            "INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?)",
+            params![run_id, model.model_id, model.step],
+        )?;
+    }
+    tx.commit().map_err(db_err)
 }
 
-fn history_point(row: &sqlx::sqlite::SqliteRow, key: &str) -> Metric {
+fn history_point(row: &Row<'_>, run_id: &str, key: &str) -> StoreResult<Metric> {
     let mut metric = Metric::new(
         key,
-        decode_value(row.get("value"), row.get("is_nan")),
-        row.get("timestamp"),
-        row.get("step"),
+        decode_value(row.col(2)?, row.col(3)?),
+        row.col(0)?,
+        row.col(1)?,
     );
-    metric.run_id = Some(row.get("run_uuid"));
-    metric
+    metric.run_id = Some(run_id.to_owned());
+    Ok(metric)
 }
 
-pub(crate) async fn metric_history(
-    pool: &SqlitePool,
+pub(crate) fn metric_history(
+    conn: &Connection,
     run_id: &str,
     key: &str,
     max_results: usize,
     token: PageToken,
 ) -> StoreResult<Page<Metric>> {
-    fetch_run_info(pool, run_id).await?;
-    let rows = sqlx::query(
-        "SELECT run_uuid, timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? \
+    fetch_run_info(conn, run_id)?;
+    let points = query_rows(
+        conn,
+        "SELECT timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? \
          ORDER BY timestamp, step, value LIMIT ? OFFSET ?",
-    )
-    .bind(run_id)
-    .bind(key)
-    .bind((max_results + 1) as i64)
-    .bind(token.offset as i64)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    let points = rows.iter().map(|row| history_point(row, key)).collect();
+        params![run_id, key, (max_results + 1) as i64, token.offset as i64],
+        |row| history_point(row, run_id, key),
+    )?;
     Ok(Page::from_overfetch(points, token.offset, max_results))
 }
 
 /// MLflow's bulk-interval sampling: per run, up to `max_results` steps spread evenly over the
 /// steps in range (always keeping the first and last), and every point at those steps.
-pub(crate) async fn metric_history_interval(
-    pool: &SqlitePool,
+pub(crate) fn metric_history_interval(
+    conn: &Connection,
     query: &MetricIntervalQuery,
 ) -> StoreResult<Vec<Metric>> {
     let mut points = Vec::new();
     for run_id in &query.run_ids {
-        fetch_run_info(pool, run_id).await?;
-        let steps: Vec<i64> = sqlx::query_scalar(
+        fetch_run_info(conn, run_id)?;
+        let steps: Vec<i64> = query_rows(
+            conn,
             "SELECT DISTINCT step FROM metrics WHERE run_uuid = ? AND key = ? AND step >= ? AND step <= ? ORDER BY step",
-        )
-        .bind(run_id)
-        .bind(&query.metric_key)
-        .bind(query.start_step.unwrap_or(i64::MIN))
-        .bind(query.end_step.unwrap_or(i64::MAX))
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-        let sampled = sample_steps(&steps, query.max_results);
-        let sampled = serde_json::to_string(&sampled).map_err(StoreError::internal)?;
-        let rows = sqlx::query(
-            "SELECT run_uuid, timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? \
+            params![
+                run_id,
+                query.metric_key,
+                query.start_step.unwrap_or(i64::MIN),
+                query.end_step.unwrap_or(i64::MAX)
+            ],
+            |row| row.col(0),
+        )?;
+        let sampled = serde_json::to_string(&sample_steps(&steps, query.max_results))
+            .map_err(StoreError::internal)?;
+        points.extend(query_rows(
+            conn,
+            "SELECT timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? \
              AND step IN (SELECT value FROM json_each(?)) ORDER BY step, timestamp, value",
-        )
-        .bind(run_id)
-        .bind(&query.metric_key)
-        .bind(sampled)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-        points.extend(rows.iter().map(|row| history_point(row, &query.metric_key)));
+            params![run_id, query.metric_key, sampled],
+            |row| history_point(row, run_id, &query.metric_key),
+        )?);
     }
     Ok(points)
 }

@@ -8,9 +8,9 @@
 use judgeflow_domain::ViewType;
 use judgeflow_domain::search::{CompareOp, Comparison, EntityType, Literal, OrderBy};
 use judgeflow_store::{Page, RunQuery, StoreError, StoreResult};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use rusqlite::Connection;
 
-use crate::db_err;
+use crate::db::Sql;
 use crate::rows::{RUN_COLUMNS, experiment_key, load_runs, run_info};
 
 /// MLflow's LIKE is case-sensitive; SQLite's is not, so LIKE becomes GLOB with `%`/`_`
@@ -31,12 +31,7 @@ pub(crate) fn like_to_glob(pattern: &str) -> String {
 }
 
 /// Appends `<expr> <op> <value>` for a string or numeric comparison.
-pub(crate) fn push_compare(
-    builder: &mut QueryBuilder<'_, Sqlite>,
-    expr: &str,
-    op: CompareOp,
-    value: &Literal,
-) {
+pub(crate) fn push_compare(builder: &mut Sql, expr: &str, op: CompareOp, value: &Literal) {
     match (op, value) {
         (CompareOp::Like, Literal::String(s)) => {
             builder
@@ -53,10 +48,7 @@ pub(crate) fn push_compare(
                 "{expr} {} (",
                 if op == CompareOp::In { "IN" } else { "NOT IN" }
             ));
-            let mut separated = builder.separated(", ");
-            for item in items {
-                separated.push_bind(item.clone());
-            }
+            builder.push_bind_list(items.iter().cloned());
             builder.push(")");
         }
         (_, Literal::Number(n)) => {
@@ -87,7 +79,7 @@ pub(crate) enum Values {
 /// IS NULL. For metrics, every comparison with NaN is false except `!=`, which NaN always
 /// satisfies (as in MLflow), so the stored placeholder 0 never matches by accident.
 pub(crate) fn push_child_clause(
-    builder: &mut QueryBuilder<'_, Sqlite>,
+    builder: &mut Sql,
     id_column: &str,
     table: &str,
     owner: &str,
@@ -115,12 +107,9 @@ pub(crate) fn push_child_clause(
     builder.push(")");
 }
 
-pub(crate) fn push_stages(builder: &mut QueryBuilder<'_, Sqlite>, column: &str, view: ViewType) {
+pub(crate) fn push_stages(builder: &mut Sql, column: &str, view: ViewType) {
     builder.push(format!(" AND {column} IN ("));
-    let mut separated = builder.separated(", ");
-    for stage in view.stages() {
-        separated.push_bind(stage.as_str());
-    }
+    builder.push_bind_list(view.stages().iter().map(|stage| stage.as_str().to_owned()));
     builder.push(")");
 }
 
@@ -142,10 +131,7 @@ fn run_attribute_column(key: &str) -> StoreResult<&'static str> {
     })
 }
 
-fn push_run_filter(
-    builder: &mut QueryBuilder<'_, Sqlite>,
-    comparison: &Comparison,
-) -> StoreResult<()> {
+fn push_run_filter(builder: &mut Sql, comparison: &Comparison) -> StoreResult<()> {
     match comparison.entity {
         EntityType::Metric => {
             push_child_clause(
@@ -197,7 +183,7 @@ fn push_run_filter(
 
 /// Appends one ORDER BY term. Rows missing the key sort last in either direction; for
 /// metrics, NaN sorts after every number and before missing values (MLflow's order).
-fn push_run_order(builder: &mut QueryBuilder<'_, Sqlite>, order: &OrderBy) -> StoreResult<()> {
+fn push_run_order(builder: &mut Sql, order: &OrderBy) -> StoreResult<()> {
     let direction = if order.ascending { "ASC" } else { "DESC" };
     match order.entity {
         EntityType::Attribute => {
@@ -235,8 +221,8 @@ fn push_run_order(builder: &mut QueryBuilder<'_, Sqlite>, order: &OrderBy) -> St
     Ok(())
 }
 
-pub(crate) async fn search_runs(
-    pool: &SqlitePool,
+pub(crate) fn search_runs(
+    conn: &Connection,
     query: &RunQuery,
 ) -> StoreResult<Page<judgeflow_domain::Run>> {
     let experiment_ids: Vec<i64> = query
@@ -250,15 +236,10 @@ pub(crate) async fn search_runs(
             next_page_token: None,
         });
     }
-    let mut builder = QueryBuilder::<Sqlite>::new(format!(
+    let mut builder = Sql::new(format!(
         "SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN ("
     ));
-    {
-        let mut separated = builder.separated(", ");
-        for id in &experiment_ids {
-            separated.push_bind(*id);
-        }
-    }
+    builder.push_bind_list(experiment_ids);
     builder.push(")");
     push_stages(&mut builder, "r.lifecycle_stage", query.view);
     for comparison in &query.filter {
@@ -273,11 +254,10 @@ pub(crate) async fn search_runs(
     builder.push_bind((query.max_results + 1) as i64);
     builder.push(" OFFSET ");
     builder.push_bind(query.page_token.offset as i64);
-    let rows = builder.build().fetch_all(pool).await.map_err(db_err)?;
-    let infos = rows.iter().map(run_info).collect::<StoreResult<Vec<_>>>()?;
+    let infos = builder.rows(conn, run_info)?;
     let page = Page::from_overfetch(infos, query.page_token.offset, query.max_results);
     Ok(Page {
-        items: load_runs(pool, page.items).await?,
+        items: load_runs(conn, page.items)?,
         next_page_token: page.next_page_token,
     })
 }

@@ -93,44 +93,156 @@ pub(crate) fn open_readers(path: &Path, size: u32) -> StoreResult<ReadPool> {
         .map_err(db_err)
 }
 
-/// The writer connection, shared by clones of the store.
+/// Called once the group a job ran in has committed: `Some` carries the commit's failure.
+type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
+/// One store write. It reports whether it succeeded (a failed job's changes are rolled back
+/// to its savepoint) and how to deliver its result after the commit.
+type Job = Box<dyn FnOnce(&mut Connection) -> (bool, Reply) + Send>;
+
+/// Jobs committed together at most, so one group never delays its first caller for long.
+const MAX_GROUP: usize = 64;
+
+/// The single writer connection, owned by a dedicated thread that runs jobs from a queue.
+///
+/// Group commit: jobs that queued up while the previous group ran are executed in one
+/// transaction, each inside its own savepoint, so a failing job rolls back alone and the
+/// rest share one commit. Results are delivered only after that commit, so a caller never
+/// sees success for data that is not durable (or not yet visible to readers).
 #[derive(Clone)]
-pub(crate) struct Writer(Arc<Mutex<Option<Connection>>>);
+pub(crate) struct Writer {
+    jobs: Arc<Mutex<Option<std::sync::mpsc::Sender<Job>>>>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
 
 impl Writer {
-    pub(crate) fn new(conn: Connection) -> Self {
-        Self(Arc::new(Mutex::new(Some(conn))))
+    pub(crate) fn spawn(conn: Connection) -> StoreResult<Self> {
+        let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("judgeflow-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, &receiver))
+            .map_err(db_err)?;
+        Ok(Self {
+            jobs: Arc::new(Mutex::new(Some(sender))),
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
     }
 
-    /// Runs `f` on the writer connection on a blocking thread.
+    /// Runs `f` on the writer connection and waits for its group to commit.
     pub(crate) async fn run<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let slot = self.0.clone();
-        blocking(move || {
-            // A panic inside `f` rolled its transaction back when the transaction dropped, so
-            // the connection is still sound: poisoning carries no meaning here.
-            let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
-            let conn = guard
-                .as_mut()
-                .ok_or_else(|| StoreError::internal("the store is closed"))?;
-            f(conn)
-        })
-        .await
+        let (tx, rx) = tokio::sync::oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |commit_error| {
+                let result = match commit_error {
+                    Some(error) if ok => {
+                        Err(StoreError::internal(format!("commit failed: {error}")))
+                    }
+                    _ => result,
+                };
+                let _ = tx.send(result);
+            });
+            (ok, reply)
+        });
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        if !sent {
+            return Err(StoreError::internal("the store is closed"));
+        }
+        // A dropped sender means the job panicked; its changes were rolled back.
+        rx.await
+            .map_err(|_| StoreError::internal("the write was aborted"))?
     }
 
-    /// Closes the connection, which checkpoints the WAL into the main file.
+    /// Stops taking writes, lets queued ones finish, and closes the connection (which
+    /// checkpoints the WAL into the database file).
     pub(crate) async fn close(&self) {
-        let slot = self.0.clone();
-        let _ = blocking(move || {
-            if let Some(conn) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                conn.close().map_err(|(_, e)| db_err(e))?;
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+fn writer_loop(mut conn: Connection, jobs: &std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            Ok(())
-        })
-        .await;
+        }
+        if group.len() == 1 {
+            // Alone, a job's own savepoint is its transaction.
+            if let Some((_, reply)) = run_job(&mut conn, group.remove(0)) {
+                reply(None);
+            }
+            continue;
+        }
+        run_group(&mut conn, group);
+    }
+    if let Err((_, error)) = conn.close() {
+        tracing::warn!(%error, "closing the SQLite writer failed");
+    }
+}
+
+/// Runs one job, containing a panic to that job (`None`: its caller sees an aborted write).
+fn run_job(conn: &mut Connection, job: Job) -> Option<(bool, Reply)> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))).ok()
+}
+
+fn run_group(conn: &mut Connection, group: Vec<Job>) {
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::warn!(%error, "could not begin a group transaction; running jobs one by one");
+        for job in group {
+            if let Some((_, reply)) = run_job(conn, job) {
+                reply(None);
+            }
+        }
+        return;
+    }
+    let mut replies = Vec::with_capacity(group.len());
+    for job in group {
+        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let outcome = run_job(conn, job);
+        let keep = matches!(outcome, Some((true, _)));
+        if savepoint.is_ok() {
+            let end = if keep {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(error) = conn.execute_batch(end) {
+                tracing::warn!(%error, "could not end a job savepoint");
+            }
+        }
+        if let Some((_, reply)) = outcome {
+            replies.push(reply);
+        }
+    }
+    let commit_error = conn.execute_batch("COMMIT").err().map(|error| {
+        let _ = conn.execute_batch("ROLLBACK");
+        error.to_string()
+    });
+    for reply in replies {
+        reply(commit_error.as_deref());
     }
 }
 

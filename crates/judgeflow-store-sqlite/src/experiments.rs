@@ -63,7 +63,7 @@ pub(crate) fn create(conn: &mut Connection, root: &str, new: NewExperiment) -> S
     for tag in &new.tags {
         validation::validate_experiment_tag(tag)?;
     }
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     let taken = query_opt(
         &tx,
         "SELECT experiment_id FROM experiments WHERE name = ?",
@@ -238,7 +238,7 @@ pub(crate) fn set_stage(
     experiment_id: &str,
     active: bool,
 ) -> StoreResult<()> {
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     let (id, _) = existing_id(&tx, experiment_id)?;
     if id == 0 && !active {
         return Err(StoreError::InvalidParameter(

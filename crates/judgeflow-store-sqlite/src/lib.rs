@@ -1,9 +1,10 @@
 //! SQLite backend of [`judgeflow_store::TrackingStore`]: the embedded default.
 //!
-//! One file in WAL mode, opened with rusqlite. Every store call is one closure run on a
-//! blocking thread (see `db`): writes on the single writer connection, so SQLite never has two
-//! writers racing for its lock, and reads on a pool of read-only connections that never wait
-//! for the writer. Migrations run on open. SQL uses bound parameters only.
+//! One file in WAL mode, opened with rusqlite. Every store call is one closure (see `db`):
+//! writes are queued to the single writer connection's thread, which commits whatever queued
+//! up together (group commit), so SQLite never has two writers racing for its lock; reads run
+//! on a pool of read-only connections that never wait for the writer. Migrations run on open.
+//! SQL uses bound parameters only.
 //!
 //! Why rusqlite and not sqlx here: SQLite lives in-process, so what a request costs is the
 //! number of thread hand-offs, not the statements. sqlx's SQLite driver hands every statement
@@ -106,7 +107,7 @@ impl SqliteStore {
                 rusqlite::params![DEFAULT_EXPERIMENT_NAME, join_root(&root, DEFAULT_EXPERIMENT_ID), now, now],
             )?;
             let reader = db::open_readers(&options.path, options.read_connections)?;
-            Ok(Self { reader, writer: Writer::new(writer), default_artifact_root: root })
+            Ok(Self { reader, writer: Writer::spawn(writer)?, default_artifact_root: root })
         })
         .await
         .map_err(StoreError::internal)?

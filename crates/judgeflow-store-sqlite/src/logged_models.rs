@@ -116,7 +116,7 @@ pub(crate) fn create(conn: &mut Connection, new: NewLoggedModel) -> StoreResult<
         ))
     };
     let experiment_id = experiment_key(&new.experiment_id).ok_or_else(missing)?;
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     let location = query_opt(
         &tx,
         "SELECT artifact_location FROM experiments WHERE experiment_id = ?",
@@ -206,7 +206,7 @@ pub(crate) fn set_status(
     status: LoggedModelStatus,
     status_message: Option<&str>,
 ) -> StoreResult<LoggedModel> {
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     touch(&tx, model_id)?;
     execute(
         &tx,
@@ -222,14 +222,14 @@ pub(crate) fn set_tags(conn: &mut Connection, model_id: &str, tags: &[Tag]) -> S
     for tag in tags {
         validation::validate_run_tag(tag)?;
     }
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     touch(&tx, model_id)?;
     upsert_entries(&tx, "logged_model_tags", model_id, tags)?;
     tx.commit().map_err(db_err)
 }
 
 pub(crate) fn delete_tag(conn: &mut Connection, model_id: &str, key: &str) -> StoreResult<()> {
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     touch(&tx, model_id)?;
     if execute(
         &tx,
@@ -252,14 +252,14 @@ pub(crate) fn log_params(
     for param in params {
         validation::validate_param(param)?;
     }
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     touch(&tx, model_id)?;
     upsert_entries(&tx, "logged_model_params", model_id, params)?;
     tx.commit().map_err(db_err)
 }
 
 pub(crate) fn delete(conn: &mut Connection, model_id: &str) -> StoreResult<()> {
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     touch(&tx, model_id)?;
     execute(
         &tx,

@@ -28,7 +28,7 @@ pub(crate) fn create(conn: &mut Connection, new: NewRun) -> StoreResult<Run> {
         ))
     };
     let experiment_id = experiment_key(&new.experiment_id).ok_or_else(missing)?;
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     let (location, stage) = query_opt(
         &tx,
         "SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?",
@@ -98,7 +98,7 @@ pub(crate) fn update(
     run_id: &str,
     update: RunUpdate,
 ) -> StoreResult<RunInfo> {
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     let mut info = active_run_info(&tx, run_id)?;
     if let Some(status) = update.status {
         info.status = status;
@@ -290,7 +290,7 @@ pub(crate) fn log_batch(
     tags: &[Tag],
 ) -> StoreResult<()> {
     validation::validate_batch(metrics, params, tags)?;
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     active_run_info(&tx, run_id)?;
     insert_params(&tx, run_id, params)?;
     insert_metrics(&tx, run_id, metrics)?;
@@ -299,7 +299,7 @@ pub(crate) fn log_batch(
 }
 
 pub(crate) fn delete_tag(conn: &mut Connection, run_id: &str, key: &str) -> StoreResult<()> {
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     active_run_info(&tx, run_id)?;
     if execute(
         &tx,
@@ -342,7 +342,7 @@ pub(crate) fn log_inputs(
     for model in models {
         validation::require(&model.model_id, "model_id")?;
     }
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     let info = active_run_info(&tx, run_id)?;
     let experiment_id: i64 = info.experiment_id.parse().map_err(StoreError::internal)?;
     for input in datasets {
@@ -387,7 +387,7 @@ pub(crate) fn log_outputs(
     for model in models {
         validation::require(&model.model_id, "model_id")?;
     }
-    let tx = conn.transaction().map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     active_run_info(&tx, run_id)?;
     for model in models {
         execute(

@@ -48,3 +48,81 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
         "mlflow-artifacts:/0"
     );
 }
+
+/// Writes that queue up together share one commit; a failing one must roll back alone, with
+/// none of its rows kept, while every other write lands.
+#[tokio::test]
+async fn concurrent_writes_commit_together_and_fail_alone() {
+    use judgeflow_domain::{Metric, Tag};
+    use judgeflow_store::{NewRun, StoreError};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(fresh_store(&dir).await);
+    let run = store
+        .create_run(NewRun {
+            experiment_id: "0".into(),
+            user_id: "u".into(),
+            run_name: None,
+            start_time: 1,
+            tags: vec![],
+        })
+        .await
+        .unwrap()
+        .info
+        .run_id;
+    store
+        .log_batch(&run, vec![], vec![Tag::new("p", "fixed")], vec![])
+        .await
+        .unwrap();
+
+    let mut writes = Vec::new();
+    for i in 0..200_i64 {
+        let (store, run) = (store.clone(), run.clone());
+        writes.push(tokio::spawn(async move {
+            // Every tenth batch also tries to change the immutable param: it must fail whole.
+            let params = if i % 10 == 0 {
+                vec![Tag::new("p", format!("changed-{i}"))]
+            } else {
+                vec![]
+            };
+            store
+                .log_batch(
+                    &run,
+                    vec![Metric::new("m", i as f64, 1, i)],
+                    params,
+                    vec![Tag::new(format!("t{i}"), "x")],
+                )
+                .await
+        }));
+    }
+    let mut failed = Vec::new();
+    for (i, write) in writes.into_iter().enumerate() {
+        match write.await.unwrap() {
+            Ok(()) => assert_ne!(i % 10, 0, "write {i} should have failed"),
+            Err(StoreError::InvalidParameter(_)) => failed.push(i as i64),
+            Err(other) => panic!("write {i}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(failed, (0..200).step_by(10).collect::<Vec<_>>());
+
+    let history = store
+        .get_metric_history(&run, "m", 1000, None)
+        .await
+        .unwrap()
+        .items;
+    let steps: Vec<i64> = history
+        .iter()
+        .map(|m| m.step)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(steps, (0..200).filter(|i| i % 10 != 0).collect::<Vec<_>>());
+    let data = store.get_run(&run).await.unwrap().data;
+    assert_eq!(data.params, vec![Tag::new("p", "fixed")]);
+    assert_eq!(
+        data.tags.iter().filter(|t| t.key.starts_with('t')).count(),
+        180
+    );
+    let latest = data.metrics.iter().find(|m| m.key == "m").unwrap();
+    assert_eq!(latest.step, 199);
+}

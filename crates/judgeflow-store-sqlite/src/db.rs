@@ -255,7 +255,16 @@ where
     let pool = pool.clone();
     blocking(move || {
         let conn = pool.get().map_err(db_err)?;
-        f(&conn)
+        // One read transaction per call: its queries see one snapshot (a run and its children
+        // agree), and SQLite takes its file and WAL locks once instead of per statement.
+        execute(&conn, "BEGIN", [])?;
+        let result = f(&conn);
+        if let Err(error) = execute(&conn, "COMMIT", []) {
+            // A read transaction has nothing to lose; make sure the pooled connection is clean.
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(error);
+        }
+        result
     })
     .await
 }

@@ -12,7 +12,7 @@ use judgeflow_domain::{Tag, ViewType, validation};
 use judgeflow_store::{ExperimentQuery, NewExperiment, PageToken};
 use serde_json::{Value, json};
 
-use super::{empty, max_results, required};
+use super::{Body, empty, max_results, one, required};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Mlflow;
@@ -53,19 +53,19 @@ async fn create(
 async fn get_experiment(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<ExperimentIdRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Experiment>>> {
     let id = required(request.experiment_id.as_deref(), "experiment_id")?;
     let experiment = state.store.get_experiment(id).await?;
-    Ok(Json(json!({ "experiment": Experiment::from(experiment) })))
+    Ok(one("experiment", Experiment::from(experiment)))
 }
 
 async fn get_by_name(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<ExperimentByNameRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Experiment>>> {
     let name = required(request.experiment_name.as_deref(), "experiment_name")?;
     let experiment = state.store.get_experiment_by_name(name).await?;
-    Ok(Json(json!({ "experiment": Experiment::from(experiment) })))
+    Ok(one("experiment", Experiment::from(experiment)))
 }
 
 pub(crate) fn view_type(value: Option<&str>) -> ApiResult<ViewType> {
@@ -83,7 +83,7 @@ pub(crate) fn page_token(token: Option<&str>) -> ApiResult<PageToken> {
 async fn search(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<SearchExperimentsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Vec<Experiment>>>> {
     let query = ExperimentQuery {
         filter: parse_filter(
             request.filter.as_deref().unwrap_or(""),
@@ -99,19 +99,11 @@ async fn search(
         page_token: page_token(request.page_token.as_deref())?,
     };
     let page = state.store.search_experiments(&query).await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["experiments"] = json!(
-            page.items
-                .into_iter()
-                .map(Experiment::from)
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::page(
+        "experiments",
+        page.items.into_iter().map(Experiment::from).collect(),
+        page.next_page_token,
+    ))
 }
 
 async fn update(

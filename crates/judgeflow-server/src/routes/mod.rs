@@ -41,6 +41,53 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
     ApiError::Internal("handler panicked".into()).into_response()
 }
 
+/// A response body of one field (and, for pages, `next_page_token`), serialized straight from
+/// the wire types: going through `serde_json::Value` first would build and sort a map for
+/// every object of a large page before writing it.
+pub(crate) struct Body<T> {
+    field: &'static str,
+    value: Option<T>,
+    next_page_token: Option<String>,
+}
+
+impl<T: serde::Serialize> serde::Serialize for Body<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let len = usize::from(self.value.is_some()) + usize::from(self.next_page_token.is_some());
+        let mut map = serializer.serialize_map(Some(len))?;
+        if let Some(value) = &self.value {
+            map.serialize_entry(self.field, value)?;
+        }
+        if let Some(token) = &self.next_page_token {
+            map.serialize_entry("next_page_token", token)?;
+        }
+        map.end()
+    }
+}
+
+/// `{"<field>": value}`.
+pub(crate) fn one<T: serde::Serialize>(field: &'static str, value: T) -> axum::Json<Body<T>> {
+    axum::Json(Body {
+        field,
+        value: Some(value),
+        next_page_token: None,
+    })
+}
+
+/// A page as MLflow answers it: the list omitted when empty (`{}` for no hits), the token only
+/// when more pages exist.
+pub(crate) fn page<T: serde::Serialize>(
+    field: &'static str,
+    items: Vec<T>,
+    next_page_token: Option<String>,
+) -> axum::Json<Body<Vec<T>>> {
+    axum::Json(Body {
+        field,
+        value: (!items.is_empty()).then_some(items),
+        next_page_token,
+    })
+}
+
 /// `{}`: the body of MLflow's empty responses.
 pub(crate) fn empty() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({}))

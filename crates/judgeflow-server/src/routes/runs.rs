@@ -11,10 +11,10 @@ use judgeflow_api::{
 use judgeflow_domain::search::{self, parse_filter, parse_order_by};
 use judgeflow_domain::{ModelInput, ModelOutput, RunStatus, Tag, now_ms, validation};
 use judgeflow_store::{MetricIntervalQuery, NewRun, RunQuery, RunUpdate};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::experiments::{page_token, view_type};
-use super::{empty, max_results, required};
+use super::{Body, empty, max_results, one, required};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Mlflow;
@@ -52,7 +52,7 @@ pub(crate) fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<CreateRunRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Run>>> {
     let experiment_id = request
         .experiment_id
         .filter(|e| !e.is_empty())
@@ -77,23 +77,21 @@ async fn create(
             tags,
         })
         .await?;
-    Ok(Json(json!({ "run": Run::from(run) })))
+    Ok(one("run", Run::from(run)))
 }
 
 async fn get_run(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<RunIdRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Run>>> {
     let id = required(request.id(), "run_id")?;
-    Ok(Json(
-        json!({ "run": Run::from(state.store.get_run(id).await?) }),
-    ))
+    Ok(one("run", Run::from(state.store.get_run(id).await?)))
 }
 
 async fn update(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<UpdateRunRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<RunInfo>>> {
     let id = required(request.id(), "run_id")?.to_owned();
     let status = match request.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -113,7 +111,7 @@ async fn update(
             },
         )
         .await?;
-    Ok(Json(json!({ "run_info": RunInfo::from(info) })))
+    Ok(one("run_info", RunInfo::from(info)))
 }
 
 async fn delete(
@@ -263,7 +261,7 @@ async fn log_outputs(
 async fn search(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<SearchRunsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Vec<Run>>>> {
     let query = RunQuery {
         experiment_ids: request.experiment_ids,
         filter: parse_filter(request.filter.as_deref().unwrap_or(""), &search::RUNS)?,
@@ -277,20 +275,17 @@ async fn search(
         page_token: page_token(request.page_token.as_deref())?,
     };
     let page = state.store.search_runs(&query).await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["runs"] = json!(page.items.into_iter().map(Run::from).collect::<Vec<_>>());
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::page(
+        "runs",
+        page.items.into_iter().map(Run::from).collect(),
+        page.next_page_token,
+    ))
 }
 
 async fn metric_history(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<MetricHistoryRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Vec<Metric>>>> {
     let id = required(request.id(), "run_id")?.to_owned();
     let key = required(request.metric_key.as_deref(), "metric_key")?;
     let limit = max_results(request.max_results, HISTORY_PAGE, i64::from(i32::MAX))?
@@ -300,20 +295,17 @@ async fn metric_history(
         .store
         .get_metric_history(&id, key, limit, Some(&token))
         .await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["metrics"] = json!(page.items.into_iter().map(Metric::from).collect::<Vec<_>>());
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::page(
+        "metrics",
+        page.items.into_iter().map(Metric::from).collect(),
+        page.next_page_token,
+    ))
 }
 
 async fn metric_history_interval(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<MetricIntervalRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Body<Vec<Metric>>>> {
     let key = required(request.metric_key.as_deref(), "metric_key")?.to_owned();
     if request.run_ids.is_empty() {
         return Err(ApiError::missing("run_ids"));
@@ -331,7 +323,8 @@ async fn metric_history_interval(
         end_step: request.end_step,
     };
     let points = state.store.get_metric_history_bulk_interval(&query).await?;
-    Ok(Json(
-        json!({ "metrics": points.into_iter().map(Metric::from).collect::<Vec<_>>() }),
+    Ok(one(
+        "metrics",
+        points.into_iter().map(Metric::from).collect::<Vec<_>>(),
     ))
 }

@@ -17,7 +17,10 @@ use rusqlite::{Connection, OpenFlags, Row, RowIndex, params_from_iter};
 
 /// Schema changes in order. The database's `user_version` counts how many have been applied;
 /// each runs in its own transaction, so a crash mid-migration leaves the previous version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_tracking.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_tracking.sql"),
+    include_str!("../migrations/0002_registry.sql"),
+];
 
 /// Prepared statements kept per connection: search builds a handful of shapes per filter.
 const STATEMENT_CACHE: usize = 128;

@@ -319,39 +319,50 @@ impl RegistryStore for SqliteStore {
         &self,
         new: NewRegisteredModel,
     ) -> StoreResult<RegisteredModel> {
-        registry::create_model(&self.writer, new).await
+        self.write(move |c| registry::create_model(c, &new)).await
     }
     async fn get_registered_model(&self, name: &str) -> StoreResult<RegisteredModel> {
-        registry::get_model(&self.reader, name).await
+        let name = name.to_owned();
+        self.read(move |c| registry::get_model(c, &name)).await
     }
     async fn search_registered_models(
         &self,
         query: &RegistryQuery,
     ) -> StoreResult<Page<RegisteredModel>> {
-        registry::search_models(&self.reader, query).await
+        let query = query.clone();
+        self.read(move |c| registry::search_models(c, &query)).await
     }
     async fn update_registered_model(
         &self,
         name: &str,
         description: Option<String>,
     ) -> StoreResult<RegisteredModel> {
-        registry::update_model(&self.writer, name, description).await
+        let name = name.to_owned();
+        self.write(move |c| registry::update_model(c, &name, description.as_deref()))
+            .await
     }
     async fn rename_registered_model(
         &self,
         name: &str,
         new_name: &str,
     ) -> StoreResult<RegisteredModel> {
-        registry::rename_model(&self.writer, name, new_name).await
+        let (name, new_name) = (name.to_owned(), new_name.to_owned());
+        self.write(move |c| registry::rename_model(c, &name, &new_name))
+            .await
     }
     async fn delete_registered_model(&self, name: &str) -> StoreResult<()> {
-        registry::delete_model(&self.writer, name).await
+        let name = name.to_owned();
+        self.write(move |c| registry::delete_model(c, &name)).await
     }
     async fn set_registered_model_tag(&self, name: &str, tag: Tag) -> StoreResult<()> {
-        registry::set_model_tag(&self.writer, name, tag).await
+        let name = name.to_owned();
+        self.write(move |c| registry::set_model_tag(c, &name, &tag))
+            .await
     }
     async fn delete_registered_model_tag(&self, name: &str, key: &str) -> StoreResult<()> {
-        registry::delete_model_tag(&self.writer, name, key).await
+        let (name, key) = (name.to_owned(), key.to_owned());
+        self.write(move |c| registry::delete_model_tag(c, &name, &key))
+            .await
     }
     async fn set_registered_model_alias(
         &self,
@@ -359,30 +370,40 @@ impl RegistryStore for SqliteStore {
         alias: &str,
         version: i64,
     ) -> StoreResult<()> {
-        registry::set_alias(&self.writer, name, alias, version).await
+        let (name, alias) = (name.to_owned(), alias.to_owned());
+        self.write(move |c| registry::set_alias(c, &name, &alias, version))
+            .await
     }
     async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> StoreResult<()> {
-        registry::delete_alias(&self.writer, name, alias).await
+        let (name, alias) = (name.to_owned(), alias.to_owned());
+        self.write(move |c| registry::delete_alias(c, &name, &alias))
+            .await
     }
     async fn get_model_version_by_alias(
         &self,
         name: &str,
         alias: &str,
     ) -> StoreResult<ModelVersion> {
-        registry::get_version_by_alias(&self.reader, name, alias).await
+        let (name, alias) = (name.to_owned(), alias.to_owned());
+        self.read(move |c| registry::get_version_by_alias(c, &name, &alias))
+            .await
     }
     async fn get_latest_versions(
         &self,
         name: &str,
         stages: &[ModelStage],
     ) -> StoreResult<Vec<ModelVersion>> {
-        registry::get_latest_versions(&self.reader, name, stages).await
+        let (name, stages) = (name.to_owned(), stages.to_vec());
+        self.read(move |c| registry::get_latest_versions(c, &name, &stages))
+            .await
     }
     async fn create_model_version(&self, new: NewModelVersion) -> StoreResult<ModelVersion> {
-        registry::create_version(self, new).await
+        self.write(move |c| registry::create_version(c, &new)).await
     }
     async fn get_model_version(&self, name: &str, version: i64) -> StoreResult<ModelVersion> {
-        registry::get_version(&self.reader, name, version).await
+        let name = name.to_owned();
+        self.read(move |c| registry::get_version(c, &name, version))
+            .await
     }
     async fn update_model_version(
         &self,
@@ -390,13 +411,19 @@ impl RegistryStore for SqliteStore {
         version: i64,
         description: Option<String>,
     ) -> StoreResult<ModelVersion> {
-        registry::update_version(&self.writer, name, version, description).await
+        let name = name.to_owned();
+        self.write(move |c| registry::update_version(c, &name, version, description.as_deref()))
+            .await
     }
     async fn delete_model_version(&self, name: &str, version: i64) -> StoreResult<()> {
-        registry::delete_version(&self.writer, name, version).await
+        let name = name.to_owned();
+        self.write(move |c| registry::delete_version(c, &name, version))
+            .await
     }
     async fn set_model_version_tag(&self, name: &str, version: i64, tag: Tag) -> StoreResult<()> {
-        registry::set_version_tag(&self.writer, name, version, tag).await
+        let name = name.to_owned();
+        self.write(move |c| registry::set_version_tag(c, &name, version, &tag))
+            .await
     }
     async fn delete_model_version_tag(
         &self,
@@ -404,7 +431,9 @@ impl RegistryStore for SqliteStore {
         version: i64,
         key: &str,
     ) -> StoreResult<()> {
-        registry::delete_version_tag(&self.writer, name, version, key).await
+        let (name, key) = (name.to_owned(), key.to_owned());
+        self.write(move |c| registry::delete_version_tag(c, &name, version, &key))
+            .await
     }
     async fn transition_model_version_stage(
         &self,
@@ -413,20 +442,26 @@ impl RegistryStore for SqliteStore {
         stage: ModelStage,
         archive_existing: bool,
     ) -> StoreResult<ModelVersion> {
-        registry::transition_stage(&self.writer, name, version, stage, archive_existing).await
+        let name = name.to_owned();
+        self.write(move |c| registry::transition_stage(c, &name, version, stage, archive_existing))
+            .await
     }
     async fn get_model_version_download_uri(
         &self,
         name: &str,
         version: i64,
     ) -> StoreResult<String> {
-        registry::download_uri(&self.reader, name, version).await
+        let name = name.to_owned();
+        self.read(move |c| registry::download_uri(c, &name, version))
+            .await
     }
     async fn search_model_versions(
         &self,
         query: &RegistryQuery,
     ) -> StoreResult<Page<ModelVersion>> {
-        registry::search_versions(&self.reader, query).await
+        let query = query.clone();
+        self.read(move |c| registry::search_versions(c, &query))
+            .await
     }
 }
 

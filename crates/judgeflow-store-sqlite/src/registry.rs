@@ -14,11 +14,11 @@ use judgeflow_domain::{
 use judgeflow_store::{
     NewModelVersion, NewRegisteredModel, Page, RegistryQuery, StoreError, StoreResult,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use rusqlite::{Connection, Row, params};
 
+use crate::db::{RowExt, Sql, db_err, execute, query_opt, query_rows};
+use crate::rows::json_ids;
 use crate::search::push_compare;
-use crate::{SqliteStore, db_err};
 
 const MODEL_COLUMNS: &str = "m.name, m.creation_timestamp, m.last_updated_timestamp, m.description";
 const VERSION_COLUMNS: &str = "v.name, v.version, v.creation_timestamp, v.last_updated_timestamp, \
@@ -40,111 +40,108 @@ fn is_prompt(tags: &[Tag]) -> bool {
         .any(|t| t.key == PROMPT_TAG && t.value.eq_ignore_ascii_case("true"))
 }
 
-fn decode_model(row: &SqliteRow) -> StoreResult<RegisteredModel> {
+fn decode_model(row: &Row<'_>) -> StoreResult<RegisteredModel> {
     Ok(RegisteredModel {
-        name: row.try_get("name").map_err(db_err)?,
-        creation_timestamp: row.try_get("creation_timestamp").map_err(db_err)?,
-        last_updated_timestamp: row.try_get("last_updated_timestamp").map_err(db_err)?,
-        description: row.try_get("description").map_err(db_err)?,
+        name: row.col(0)?,
+        creation_timestamp: row.col(1)?,
+        last_updated_timestamp: row.col(2)?,
+        description: row.col(3)?,
         tags: Vec::new(),
         aliases: Vec::new(),
         latest_versions: Vec::new(),
     })
 }
 
-fn decode_version(row: &SqliteRow) -> StoreResult<ModelVersion> {
-    let stage: String = row.try_get("current_stage").map_err(db_err)?;
-    let status: String = row.try_get("status").map_err(db_err)?;
+fn decode_version(row: &Row<'_>) -> StoreResult<ModelVersion> {
+    let stage: String = row.col(6)?;
+    let status: String = row.col(10)?;
     Ok(ModelVersion {
-        name: row.try_get("name").map_err(db_err)?,
-        version: row.try_get("version").map_err(db_err)?,
-        creation_timestamp: row.try_get("creation_timestamp").map_err(db_err)?,
-        last_updated_timestamp: row.try_get("last_updated_timestamp").map_err(db_err)?,
-        description: row.try_get("description").map_err(db_err)?,
-        user_id: row.try_get("user_id").map_err(db_err)?,
+        name: row.col(0)?,
+        version: row.col(1)?,
+        creation_timestamp: row.col(2)?,
+        last_updated_timestamp: row.col(3)?,
+        description: row.col(4)?,
+        user_id: row.col(5)?,
         current_stage: ModelStage::parse(&stage)
             .ok_or_else(|| StoreError::internal(format!("bad model stage '{stage}'")))?,
-        source: row.try_get("source").map_err(db_err)?,
-        run_id: row.try_get("run_id").map_err(db_err)?,
-        run_link: row.try_get("run_link").map_err(db_err)?,
+        source: row.col(7)?,
+        run_id: row.col(8)?,
+        run_link: row.col(9)?,
         status: ModelVersionStatus::parse(&status)
             .ok_or_else(|| StoreError::internal(format!("bad version status '{status}'")))?,
-        status_message: row.try_get("status_message").map_err(db_err)?,
+        status_message: row.col(11)?,
         tags: Vec::new(),
         aliases: Vec::new(),
-        model_id: row.try_get("model_id").map_err(db_err)?,
+        model_id: row.col(12)?,
     })
 }
 
-fn json_names<'a>(names: impl Iterator<Item = &'a str>) -> StoreResult<String> {
-    serde_json::to_string(&names.collect::<Vec<_>>()).map_err(StoreError::internal)
-}
-
 /// Fills the tags and aliases of a page of versions, one query per child table.
-async fn with_version_children(
-    pool: &SqlitePool,
+fn with_version_children(
+    conn: &Connection,
     mut versions: Vec<ModelVersion>,
 ) -> StoreResult<Vec<ModelVersion>> {
     if versions.is_empty() {
         return Ok(versions);
     }
-    let names = json_names(versions.iter().map(|v| v.name.as_str()))?;
+    let names = json_ids(versions.iter().map(|v| v.name.as_str()))?;
     let position: HashMap<(String, i64), usize> = versions
         .iter()
         .enumerate()
         .map(|(i, v)| ((v.name.clone(), v.version), i))
         .collect();
-    let rows = sqlx::query(
+    let tags = query_rows(
+        conn,
         "SELECT name, version, key, value FROM model_version_tags \
          WHERE name IN (SELECT value FROM json_each(?)) ORDER BY key",
-    )
-    .bind(&names)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in rows {
-        let key = (row.get::<String, _>(0), row.get::<i64, _>(1));
+        [&names],
+        |row| {
+            Ok((
+                (row.col::<String>(0)?, row.col::<i64>(1)?),
+                Tag::new(row.col::<String>(2)?, row.col::<String>(3)?),
+            ))
+        },
+    )?;
+    for (key, tag) in tags {
         if let Some(&i) = position.get(&key) {
-            versions[i]
-                .tags
-                .push(Tag::new(row.get::<String, _>(2), row.get::<String, _>(3)));
+            versions[i].tags.push(tag);
         }
     }
-    let rows = sqlx::query(
+    let aliases = query_rows(
+        conn,
         "SELECT name, version, alias FROM registered_model_aliases \
          WHERE name IN (SELECT value FROM json_each(?)) ORDER BY alias",
-    )
-    .bind(&names)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in rows {
-        let key = (row.get::<String, _>(0), row.get::<i64, _>(1));
+        [&names],
+        |row| {
+            Ok((
+                (row.col::<String>(0)?, row.col::<i64>(1)?),
+                row.col::<String>(2)?,
+            ))
+        },
+    )?;
+    for (key, alias) in aliases {
         if let Some(&i) = position.get(&key) {
-            versions[i].aliases.push(row.get(2));
+            versions[i].aliases.push(alias);
         }
     }
     Ok(versions)
 }
 
 /// The highest version per stage of each named model, in stage order.
-async fn latest_versions(
-    pool: &SqlitePool,
+fn latest_versions(
+    conn: &Connection,
     names: &str,
 ) -> StoreResult<HashMap<String, Vec<ModelVersion>>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {VERSION_COLUMNS} FROM model_versions v \
-         WHERE v.name IN (SELECT value FROM json_each(?)) AND v.version = \
-         (SELECT MAX(w.version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage)"
-    ))
-    .bind(names)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    let mut versions = rows
-        .iter()
-        .map(decode_version)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let mut versions = query_rows(
+        conn,
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions v \
+             WHERE v.name IN (SELECT value FROM json_each(?)) AND v.version = \
+             (SELECT MAX(w.version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage)"
+        ),
+        [names],
+        decode_version,
+    )?;
     versions.sort_by_key(|v| {
         ModelStage::ALL
             .iter()
@@ -152,7 +149,7 @@ async fn latest_versions(
             .unwrap_or(usize::MAX)
     });
     let mut by_name: HashMap<String, Vec<ModelVersion>> = HashMap::new();
-    for version in with_version_children(pool, versions).await? {
+    for version in with_version_children(conn, versions)? {
         by_name
             .entry(version.name.clone())
             .or_default()
@@ -162,108 +159,105 @@ async fn latest_versions(
 }
 
 /// Fills tags, aliases and latest versions of a page of registered models.
-async fn with_model_children(
-    pool: &SqlitePool,
+fn with_model_children(
+    conn: &Connection,
     mut models: Vec<RegisteredModel>,
 ) -> StoreResult<Vec<RegisteredModel>> {
     if models.is_empty() {
         return Ok(models);
     }
-    let names = json_names(models.iter().map(|m| m.name.as_str()))?;
+    let names = json_ids(models.iter().map(|m| m.name.as_str()))?;
     let position: HashMap<String, usize> = models
         .iter()
         .enumerate()
         .map(|(i, m)| (m.name.clone(), i))
         .collect();
-    let rows = sqlx::query(
+    let tags = query_rows(
+        conn,
         "SELECT name, key, value FROM registered_model_tags \
          WHERE name IN (SELECT value FROM json_each(?)) ORDER BY key",
-    )
-    .bind(&names)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in rows {
-        if let Some(&i) = position.get(&row.get::<String, _>(0)) {
-            models[i]
-                .tags
-                .push(Tag::new(row.get::<String, _>(1), row.get::<String, _>(2)));
+        [&names],
+        |row| {
+            Ok((
+                row.col::<String>(0)?,
+                Tag::new(row.col::<String>(1)?, row.col::<String>(2)?),
+            ))
+        },
+    )?;
+    for (name, tag) in tags {
+        if let Some(&i) = position.get(&name) {
+            models[i].tags.push(tag);
         }
     }
-    let rows = sqlx::query(
+    let aliases = query_rows(
+        conn,
         "SELECT name, alias, version FROM registered_model_aliases \
          WHERE name IN (SELECT value FROM json_each(?)) ORDER BY alias",
-    )
-    .bind(&names)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    for row in rows {
-        if let Some(&i) = position.get(&row.get::<String, _>(0)) {
-            models[i].aliases.push(RegisteredModelAlias {
-                alias: row.get(1),
-                version: row.get(2),
-            });
+        [&names],
+        |row| {
+            Ok((
+                row.col::<String>(0)?,
+                RegisteredModelAlias {
+                    alias: row.col(1)?,
+                    version: row.col(2)?,
+                },
+            ))
+        },
+    )?;
+    for (name, alias) in aliases {
+        if let Some(&i) = position.get(&name) {
+            models[i].aliases.push(alias);
         }
     }
-    let mut latest = latest_versions(pool, &names).await?;
+    let mut latest = latest_versions(conn, &names)?;
     for model in &mut models {
         model.latest_versions = latest.remove(&model.name).unwrap_or_default();
     }
     Ok(models)
 }
 
-async fn model_exists(conn: &mut SqliteConnection, name: &str) -> StoreResult<()> {
-    sqlx::query_scalar::<_, i64>("SELECT 1 FROM registered_models WHERE name = ?")
-        .bind(name)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
-        .map(|_| ())
-        .ok_or_else(|| model_not_found(name))
+fn model_exists(conn: &Connection, name: &str) -> StoreResult<()> {
+    query_opt(
+        conn,
+        "SELECT 1 FROM registered_models WHERE name = ?",
+        [name],
+        |row| row.col::<i64>(0),
+    )?
+    .map(|_| ())
+    .ok_or_else(|| model_not_found(name))
 }
 
-async fn version_exists(conn: &mut SqliteConnection, name: &str, version: i64) -> StoreResult<()> {
-    sqlx::query_scalar::<_, i64>("SELECT 1 FROM model_versions WHERE name = ? AND version = ?")
-        .bind(name)
-        .bind(version)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
-        .map(|_| ())
-        .ok_or_else(|| version_not_found(name, version))
-}
-
-async fn writer_conn(pool: &SqlitePool) -> StoreResult<sqlx::pool::PoolConnection<Sqlite>> {
-    pool.acquire().await.map_err(db_err)
+fn version_exists(conn: &Connection, name: &str, version: i64) -> StoreResult<()> {
+    query_opt(
+        conn,
+        "SELECT 1 FROM model_versions WHERE name = ? AND version = ?",
+        params![name, version],
+        |row| row.col::<i64>(0),
+    )?
+    .map(|_| ())
+    .ok_or_else(|| version_not_found(name, version))
 }
 
 // ---- registered models ----
 
-pub(crate) async fn create_model(
-    pool: &SqlitePool,
-    new: NewRegisteredModel,
+pub(crate) fn create_model(
+    conn: &mut Connection,
+    new: &NewRegisteredModel,
 ) -> StoreResult<RegisteredModel> {
     validation::validate_model_name(&new.name)?;
     for tag in &new.tags {
         validation::validate_registry_tag(tag)?;
     }
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let tx = conn.savepoint().map_err(db_err)?;
     let now = now_ms();
-    let inserted = sqlx::query(
+    let inserted = execute(
+        &tx,
         "INSERT INTO registered_models (name, creation_timestamp, last_updated_timestamp, description) \
          VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(&new.name)
-    .bind(now)
-    .bind(now)
-    .bind(&new.description)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    if inserted.rows_affected() == 0 {
-        drop(tx);
-        let existing = get_model(pool, &new.name).await?;
+        params![new.name, now, now, new.description],
+    )?;
+    if inserted == 0 {
+        let existing = get_model(&tx, &new.name)?;
         return Err(already_exists(
             &new.name,
             existing.is_prompt(),
@@ -271,10 +265,11 @@ pub(crate) async fn create_model(
         ));
     }
     for tag in &new.tags {
-        upsert_model_tag(&mut tx, &new.name, tag).await?;
+        upsert_model_tag(&tx, &new.name, tag)?;
     }
-    tx.commit().await.map_err(db_err)?;
-    get_model(pool, &new.name).await
+    let model = get_model(&tx, &new.name)?;
+    tx.commit().map_err(db_err)?;
+    Ok(model)
 }
 
 /// MLflow's wording: a prompt and a model may not share a name, and the message says which.
@@ -295,58 +290,47 @@ fn already_exists(name: &str, existing_is_prompt: bool, new_is_prompt: bool) -> 
     }
 }
 
-async fn upsert_model_tag(conn: &mut SqliteConnection, name: &str, tag: &Tag) -> StoreResult<()> {
-    sqlx::query(
+fn upsert_model_tag(conn: &Connection, name: &str, tag: &Tag) -> StoreResult<()> {
+    execute(
+        conn,
         "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) \
          ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(name)
-    .bind(&tag.key)
-    .bind(&tag.value)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
+        params![name, tag.key, tag.value],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn get_model(pool: &SqlitePool, name: &str) -> StoreResult<RegisteredModel> {
+pub(crate) fn get_model(conn: &Connection, name: &str) -> StoreResult<RegisteredModel> {
     validation::validate_model_name(name)?;
-    let row = sqlx::query(&format!(
-        "SELECT {MODEL_COLUMNS} FROM registered_models m WHERE m.name = ?"
-    ))
-    .bind(name)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_err)?
+    let model = query_opt(
+        conn,
+        &format!("SELECT {MODEL_COLUMNS} FROM registered_models m WHERE m.name = ?"),
+        [name],
+        decode_model,
+    )?
     .ok_or_else(|| model_not_found(name))?;
-    Ok(with_model_children(pool, vec![decode_model(&row)?])
-        .await?
-        .remove(0))
+    Ok(with_model_children(conn, vec![model])?.remove(0))
 }
 
-pub(crate) async fn update_model(
-    pool: &SqlitePool,
+pub(crate) fn update_model(
+    conn: &Connection,
     name: &str,
-    description: Option<String>,
+    description: Option<&str>,
 ) -> StoreResult<RegisteredModel> {
     validation::validate_model_name(name)?;
-    let updated = sqlx::query(
+    let updated = execute(
+        conn,
         "UPDATE registered_models SET description = ?, last_updated_timestamp = ? WHERE name = ?",
-    )
-    .bind(description)
-    .bind(now_ms())
-    .bind(name)
-    .execute(pool)
-    .await
-    .map_err(db_err)?;
-    if updated.rows_affected() == 0 {
+        params![description, now_ms(), name],
+    )?;
+    if updated == 0 {
         return Err(model_not_found(name));
     }
-    get_model(pool, name).await
+    get_model(conn, name)
 }
 
-pub(crate) async fn rename_model(
-    pool: &SqlitePool,
+pub(crate) fn rename_model(
+    conn: &mut Connection,
     name: &str,
     new_name: &str,
 ) -> StoreResult<RegisteredModel> {
@@ -357,135 +341,116 @@ pub(crate) async fn rename_model(
     }
     validation::validate_model_name(new_name)?;
     validation::validate_model_name(name)?;
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    model_exists(&mut tx, name).await?;
-    if name != new_name && model_exists(&mut tx, new_name).await.is_ok() {
+    let tx = conn.savepoint().map_err(db_err)?;
+    model_exists(&tx, name)?;
+    if name != new_name && model_exists(&tx, new_name).is_ok() {
         return Err(StoreError::AlreadyExists(format!(
             "Registered Model (name={new_name}) already exists."
         )));
     }
     let now = now_ms();
     // The foreign keys cascade the new name into versions, tags and aliases.
-    sqlx::query("UPDATE registered_models SET name = ?, last_updated_timestamp = ? WHERE name = ?")
-        .bind(new_name)
-        .bind(now)
-        .bind(name)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    sqlx::query("UPDATE model_versions SET last_updated_timestamp = ? WHERE name = ?")
-        .bind(now)
-        .bind(new_name)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    get_model(pool, new_name).await
+    execute(
+        &tx,
+        "UPDATE registered_models SET name = ?, last_updated_timestamp = ? WHERE name = ?",
+        params![new_name, now, name],
+    )?;
+    execute(
+        &tx,
+        "UPDATE model_versions SET last_updated_timestamp = ? WHERE name = ?",
+        params![now, new_name],
+    )?;
+    let model = get_model(&tx, new_name)?;
+    tx.commit().map_err(db_err)?;
+    Ok(model)
 }
 
-pub(crate) async fn delete_model(pool: &SqlitePool, name: &str) -> StoreResult<()> {
+pub(crate) fn delete_model(conn: &Connection, name: &str) -> StoreResult<()> {
     validation::validate_model_name(name)?;
-    let deleted = sqlx::query("DELETE FROM registered_models WHERE name = ?")
-        .bind(name)
-        .execute(pool)
-        .await
-        .map_err(db_err)?;
-    if deleted.rows_affected() == 0 {
+    if execute(conn, "DELETE FROM registered_models WHERE name = ?", [name])? == 0 {
         return Err(model_not_found(name));
     }
     Ok(())
 }
 
-pub(crate) async fn set_model_tag(pool: &SqlitePool, name: &str, tag: Tag) -> StoreResult<()> {
+pub(crate) fn set_model_tag(conn: &Connection, name: &str, tag: &Tag) -> StoreResult<()> {
     validation::validate_model_name(name)?;
-    validation::validate_registry_tag(&tag)?;
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    model_exists(&mut tx, name).await?;
-    upsert_model_tag(&mut tx, name, &tag).await?;
-    tx.commit().await.map_err(db_err)
+    validation::validate_registry_tag(tag)?;
+    model_exists(conn, name)?;
+    upsert_model_tag(conn, name, tag)
 }
 
-pub(crate) async fn delete_model_tag(pool: &SqlitePool, name: &str, key: &str) -> StoreResult<()> {
+pub(crate) fn delete_model_tag(conn: &Connection, name: &str, key: &str) -> StoreResult<()> {
     validation::validate_model_name(name)?;
-    let mut conn = writer_conn(pool).await?;
-    model_exists(&mut conn, name).await?;
-    sqlx::query("DELETE FROM registered_model_tags WHERE name = ? AND key = ?")
-        .bind(name)
-        .bind(key)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    model_exists(conn, name)?;
+    execute(
+        conn,
+        "DELETE FROM registered_model_tags WHERE name = ? AND key = ?",
+        params![name, key],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn set_alias(
-    pool: &SqlitePool,
+pub(crate) fn set_alias(
+    conn: &Connection,
     name: &str,
     alias: &str,
     version: i64,
 ) -> StoreResult<()> {
     validation::validate_model_name(name)?;
     validation::validate_alias_settable(alias)?;
-    let mut conn = writer_conn(pool).await?;
-    version_exists(&mut conn, name, version).await?;
-    sqlx::query(
+    version_exists(conn, name, version)?;
+    execute(
+        conn,
         "INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) \
          ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
-    )
-    .bind(name)
-    .bind(alias)
-    .bind(version)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
+        params![name, alias, version],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn delete_alias(pool: &SqlitePool, name: &str, alias: &str) -> StoreResult<()> {
+pub(crate) fn delete_alias(conn: &Connection, name: &str, alias: &str) -> StoreResult<()> {
     validation::validate_model_name(name)?;
     validation::validate_alias(alias)?;
-    let mut conn = writer_conn(pool).await?;
-    model_exists(&mut conn, name).await?;
-    sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?")
-        .bind(name)
-        .bind(alias)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    model_exists(conn, name)?;
+    execute(
+        conn,
+        "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?",
+        params![name, alias],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn get_version_by_alias(
-    pool: &SqlitePool,
+pub(crate) fn get_version_by_alias(
+    conn: &Connection,
     name: &str,
     alias: &str,
 ) -> StoreResult<ModelVersion> {
     validation::validate_model_name(name)?;
     validation::validate_alias(alias)?;
-    let mut conn = pool.acquire().await.map_err(db_err)?;
-    model_exists(&mut conn, name).await?;
-    let version: Option<i64> = if alias.eq_ignore_ascii_case(judgeflow_domain::LATEST_ALIAS) {
-        sqlx::query_scalar("SELECT MAX(version) FROM model_versions WHERE name = ?")
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?
+    model_exists(conn, name)?;
+    let latest = alias.eq_ignore_ascii_case(judgeflow_domain::LATEST_ALIAS);
+    let version: Option<i64> = if latest {
+        query_opt(
+            conn,
+            "SELECT MAX(version) FROM model_versions WHERE name = ?",
+            [name],
+            |row| row.col::<Option<i64>>(0),
+        )?
+        .flatten()
     } else {
-        sqlx::query_scalar(
+        query_opt(
+            conn,
             "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
-        )
-        .bind(name)
-        .bind(alias)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
+            params![name, alias],
+            |row| row.col(0),
+        )?
     };
-    drop(conn);
     match version {
-        Some(version) => get_version(pool, name, version).await,
-        None if alias.eq_ignore_ascii_case(judgeflow_domain::LATEST_ALIAS) => Err(
-            StoreError::NotFound(format!("Latest version not found for model {name}.")),
-        ),
+        Some(version) => get_version(conn, name, version),
+        None if latest => Err(StoreError::NotFound(format!(
+            "Latest version not found for model {name}."
+        ))),
         // MLflow answers 400 here, not 404; clients rely on the code.
         None => Err(StoreError::InvalidParameter(format!(
             "Registered model alias {alias} not found."
@@ -493,16 +458,14 @@ pub(crate) async fn get_version_by_alias(
     }
 }
 
-pub(crate) async fn get_latest_versions(
-    pool: &SqlitePool,
+pub(crate) fn get_latest_versions(
+    conn: &Connection,
     name: &str,
     stages: &[ModelStage],
 ) -> StoreResult<Vec<ModelVersion>> {
     validation::validate_model_name(name)?;
-    let mut conn = pool.acquire().await.map_err(db_err)?;
-    model_exists(&mut conn, name).await?;
-    drop(conn);
-    let mut latest = latest_versions(pool, &json_names(std::iter::once(name))?).await?;
+    model_exists(conn, name)?;
+    let mut latest = latest_versions(conn, &json_ids(std::iter::once(name))?)?;
     let versions = latest.remove(name).unwrap_or_default();
     Ok(versions
         .into_iter()
@@ -519,25 +482,19 @@ struct ResolvedSource {
     model_id: Option<String>,
 }
 
-async fn logged_model_location(
-    conn: &mut SqliteConnection,
+fn logged_model_location(
+    conn: &Connection,
     model_id: &str,
 ) -> StoreResult<Option<(String, Option<String>)>> {
-    let row = sqlx::query(
-        "SELECT artifact_location, source_run_id FROM logged_models \
-         WHERE model_id = ? AND lifecycle_stage = 'active'",
+    query_opt(
+        conn,
+        "SELECT artifact_location, source_run_id FROM logged_models WHERE model_id = ? AND lifecycle_stage = 'active'",
+        [model_id],
+        |row| Ok((row.col(0)?, row.col(1)?)),
     )
-    .bind(model_id)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
-async fn resolve_source(
-    conn: &mut SqliteConnection,
-    new: &NewModelVersion,
-) -> StoreResult<ResolvedSource> {
+fn resolve_source(conn: &Connection, new: &NewModelVersion) -> StoreResult<ResolvedSource> {
     let mut resolved = ResolvedSource {
         storage_location: new.source.clone(),
         run_id: new.run_id.clone().filter(|r| !r.is_empty()),
@@ -552,213 +509,182 @@ async fn resolve_source(
     if let Some(rest) = new.source.strip_prefix("models:/") {
         let rest = rest.trim_end_matches('/');
         if rest.starts_with("m-") && !rest.contains('/') {
-            let (location, source_run_id) = logged_model_location(conn, rest)
-                .await?
-                .ok_or_else(unresolvable)?;
+            let (location, source_run_id) =
+                logged_model_location(conn, rest)?.ok_or_else(unresolvable)?;
             resolved.storage_location = location;
             resolved.run_id = resolved.run_id.or(source_run_id);
             resolved.model_id = resolved.model_id.or_else(|| Some(rest.to_owned()));
         } else if let Some((name, version)) = rest.rsplit_once('/') {
             // `models:/<name>/<version>`: register the same artifacts again.
             let version = validation::parse_version(version).map_err(|_| unresolvable())?;
-            resolved.storage_location = sqlx::query_scalar(
+            resolved.storage_location = query_opt(
+                conn,
                 "SELECT storage_location FROM model_versions WHERE name = ? AND version = ?",
-            )
-            .bind(name)
-            .bind(version)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?
+                params![name, version],
+                |row| row.col(0),
+            )?
             .ok_or_else(unresolvable)?;
         }
     }
     if resolved.run_id.is_none()
         && let Some(model_id) = &resolved.model_id
-        && let Some((_, source_run_id)) = logged_model_location(conn, model_id).await?
+        && let Some((_, source_run_id)) = logged_model_location(conn, model_id)?
     {
         resolved.run_id = source_run_id;
     }
     Ok(resolved)
 }
 
-pub(crate) async fn create_version(
-    store: &SqliteStore,
-    new: NewModelVersion,
+pub(crate) fn create_version(
+    conn: &mut Connection,
+    new: &NewModelVersion,
 ) -> StoreResult<ModelVersion> {
     validation::validate_model_name(&new.name)?;
     validation::require(&new.source, "source")?;
     for tag in &new.tags {
         validation::validate_registry_tag(tag)?;
     }
-    let mut tx = store.writer.begin().await.map_err(db_err)?;
-    let last_version: i64 =
-        sqlx::query_scalar("SELECT last_version FROM registered_models WHERE name = ?")
-            .bind(&new.name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| model_not_found(&new.name))?;
-    let resolved = resolve_source(&mut tx, &new).await?;
+    let tx = conn.savepoint().map_err(db_err)?;
+    let last_version: i64 = query_opt(
+        &tx,
+        "SELECT last_version FROM registered_models WHERE name = ?",
+        [&new.name],
+        |row| row.col(0),
+    )?
+    .ok_or_else(|| model_not_found(&new.name))?;
+    let resolved = resolve_source(&tx, new)?;
     let version = last_version + 1;
     let now = now_ms();
-    sqlx::query(
+    execute(
+        &tx,
         "UPDATE registered_models SET last_version = ?, last_updated_timestamp = ? WHERE name = ?",
-    )
-    .bind(version)
-    .bind(now)
-    .bind(&new.name)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    sqlx::query(
+        params![version, now, new.name],
+    )?;
+    execute(
+        &tx,
         "INSERT INTO model_versions (name, version, creation_timestamp, last_updated_timestamp, \
          description, current_stage, source, storage_location, run_id, run_link, status, model_id) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&new.name)
-    .bind(version)
-    .bind(now)
-    .bind(now)
-    .bind(&new.description)
-    .bind(ModelStage::None.as_str())
-    .bind(&new.source)
-    .bind(&resolved.storage_location)
-    .bind(&resolved.run_id)
-    .bind(new.run_link.as_deref().filter(|l| !l.is_empty()))
-    .bind(ModelVersionStatus::Ready.as_str())
-    .bind(&resolved.model_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
+        params![
+            new.name,
+            version,
+            now,
+            now,
+            new.description,
+            ModelStage::None.as_str(),
+            new.source,
+            resolved.storage_location,
+            resolved.run_id,
+            new.run_link.as_deref().filter(|l| !l.is_empty()),
+            ModelVersionStatus::Ready.as_str(),
+            resolved.model_id
+        ],
+    )?;
     for tag in &new.tags {
-        upsert_version_tag(&mut tx, &new.name, version, tag).await?;
+        upsert_version_tag(&tx, &new.name, version, tag)?;
     }
-    tx.commit().await.map_err(db_err)?;
-    get_version(&store.writer, &new.name, version).await
+    let created = get_version(&tx, &new.name, version)?;
+    tx.commit().map_err(db_err)?;
+    Ok(created)
 }
 
-async fn upsert_version_tag(
-    conn: &mut SqliteConnection,
+fn upsert_version_tag(conn: &Connection, name: &str, version: i64, tag: &Tag) -> StoreResult<()> {
+    execute(
+        conn,
+        "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
+        params![name, version, tag.key, tag.value],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn get_version(
+    conn: &Connection,
+    name: &str,
+    version: i64,
+) -> StoreResult<ModelVersion> {
+    validation::validate_model_name(name)?;
+    let found = query_opt(
+        conn,
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions v WHERE v.name = ? AND v.version = ?"
+        ),
+        params![name, version],
+        decode_version,
+    )?
+    .ok_or_else(|| version_not_found(name, version))?;
+    Ok(with_version_children(conn, vec![found])?.remove(0))
+}
+
+pub(crate) fn update_version(
+    conn: &Connection,
+    name: &str,
+    version: i64,
+    description: Option<&str>,
+) -> StoreResult<ModelVersion> {
+    validation::validate_model_name(name)?;
+    // Only the version's own timestamp moves; MLflow leaves the registered model's alone.
+    let updated = execute(
+        conn,
+        "UPDATE model_versions SET description = ?, last_updated_timestamp = ? WHERE name = ? AND version = ?",
+        params![description, now_ms(), name, version],
+    )?;
+    if updated == 0 {
+        return Err(version_not_found(name, version));
+    }
+    get_version(conn, name, version)
+}
+
+pub(crate) fn delete_version(conn: &mut Connection, name: &str, version: i64) -> StoreResult<()> {
+    validation::validate_model_name(name)?;
+    let tx = conn.savepoint().map_err(db_err)?;
+    // Tags and the aliases pointing here cascade.
+    if execute(
+        &tx,
+        "DELETE FROM model_versions WHERE name = ? AND version = ?",
+        params![name, version],
+    )? == 0
+    {
+        return Err(version_not_found(name, version));
+    }
+    execute(
+        &tx,
+        "UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?",
+        params![now_ms(), name],
+    )?;
+    tx.commit().map_err(db_err)
+}
+
+pub(crate) fn set_version_tag(
+    conn: &Connection,
     name: &str,
     version: i64,
     tag: &Tag,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(name)
-    .bind(version)
-    .bind(&tag.key)
-    .bind(&tag.value)
-    .execute(conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-pub(crate) async fn get_version(
-    pool: &SqlitePool,
-    name: &str,
-    version: i64,
-) -> StoreResult<ModelVersion> {
     validation::validate_model_name(name)?;
-    let row = sqlx::query(&format!(
-        "SELECT {VERSION_COLUMNS} FROM model_versions v WHERE v.name = ? AND v.version = ?"
-    ))
-    .bind(name)
-    .bind(version)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_err)?
-    .ok_or_else(|| version_not_found(name, version))?;
-    Ok(with_version_children(pool, vec![decode_version(&row)?])
-        .await?
-        .remove(0))
+    validation::validate_registry_tag(tag)?;
+    version_exists(conn, name, version)?;
+    upsert_version_tag(conn, name, version, tag)
 }
 
-pub(crate) async fn update_version(
-    pool: &SqlitePool,
-    name: &str,
-    version: i64,
-    description: Option<String>,
-) -> StoreResult<ModelVersion> {
-    validation::validate_model_name(name)?;
-    // Only the version's own timestamp moves; MLflow leaves the registered model's alone.
-    let updated = sqlx::query(
-        "UPDATE model_versions SET description = ?, last_updated_timestamp = ? \
-         WHERE name = ? AND version = ?",
-    )
-    .bind(description)
-    .bind(now_ms())
-    .bind(name)
-    .bind(version)
-    .execute(pool)
-    .await
-    .map_err(db_err)?;
-    if updated.rows_affected() == 0 {
-        return Err(version_not_found(name, version));
-    }
-    get_version(pool, name, version).await
-}
-
-pub(crate) async fn delete_version(pool: &SqlitePool, name: &str, version: i64) -> StoreResult<()> {
-    validation::validate_model_name(name)?;
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    // Tags and the aliases pointing here cascade.
-    let deleted = sqlx::query("DELETE FROM model_versions WHERE name = ? AND version = ?")
-        .bind(name)
-        .bind(version)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    if deleted.rows_affected() == 0 {
-        return Err(version_not_found(name, version));
-    }
-    sqlx::query("UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?")
-        .bind(now_ms())
-        .bind(name)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)
-}
-
-pub(crate) async fn set_version_tag(
-    pool: &SqlitePool,
-    name: &str,
-    version: i64,
-    tag: Tag,
-) -> StoreResult<()> {
-    validation::validate_model_name(name)?;
-    validation::validate_registry_tag(&tag)?;
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    version_exists(&mut tx, name, version).await?;
-    upsert_version_tag(&mut tx, name, version, &tag).await?;
-    tx.commit().await.map_err(db_err)
-}
-
-pub(crate) async fn delete_version_tag(
-    pool: &SqlitePool,
+pub(crate) fn delete_version_tag(
+    conn: &Connection,
     name: &str,
     version: i64,
     key: &str,
 ) -> StoreResult<()> {
     validation::validate_model_name(name)?;
-    let mut conn = writer_conn(pool).await?;
-    version_exists(&mut conn, name, version).await?;
-    sqlx::query("DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?")
-        .bind(name)
-        .bind(version)
-        .bind(key)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    version_exists(conn, name, version)?;
+    execute(
+        conn,
+        "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?",
+        params![name, version, key],
+    )?;
     Ok(())
 }
 
-pub(crate) async fn transition_stage(
-    pool: &SqlitePool,
+pub(crate) fn transition_stage(
+    conn: &mut Connection,
     name: &str,
     version: i64,
     stage: ModelStage,
@@ -772,57 +698,47 @@ pub(crate) async fn transition_stage(
             stage.as_str()
         )));
     }
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    version_exists(&mut tx, name, version).await?;
+    let tx = conn.savepoint().map_err(db_err)?;
+    version_exists(&tx, name, version)?;
     let now = now_ms();
     if archive_existing {
-        sqlx::query(
+        execute(
+            &tx,
             "UPDATE model_versions SET current_stage = ?, last_updated_timestamp = ? \
              WHERE name = ? AND version != ? AND current_stage = ?",
-        )
-        .bind(ModelStage::Archived.as_str())
-        .bind(now)
-        .bind(name)
-        .bind(version)
-        .bind(stage.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+            params![
+                ModelStage::Archived.as_str(),
+                now,
+                name,
+                version,
+                stage.as_str()
+            ],
+        )?;
     }
-    sqlx::query(
-        "UPDATE model_versions SET current_stage = ?, last_updated_timestamp = ? \
-         WHERE name = ? AND version = ?",
-    )
-    .bind(stage.as_str())
-    .bind(now)
-    .bind(name)
-    .bind(version)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    sqlx::query("UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?")
-        .bind(now)
-        .bind(name)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    get_version(pool, name, version).await
+    execute(
+        &tx,
+        "UPDATE model_versions SET current_stage = ?, last_updated_timestamp = ? WHERE name = ? AND version = ?",
+        params![stage.as_str(), now, name, version],
+    )?;
+    execute(
+        &tx,
+        "UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?",
+        params![now, name],
+    )?;
+    let moved = get_version(&tx, name, version)?;
+    tx.commit().map_err(db_err)?;
+    Ok(moved)
 }
 
-pub(crate) async fn download_uri(
-    pool: &SqlitePool,
-    name: &str,
-    version: i64,
-) -> StoreResult<String> {
+pub(crate) fn download_uri(conn: &Connection, name: &str, version: i64) -> StoreResult<String> {
     validation::validate_model_name(name)?;
-    sqlx::query_scalar("SELECT storage_location FROM model_versions WHERE name = ? AND version = ?")
-        .bind(name)
-        .bind(version)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| version_not_found(name, version))
+    query_opt(
+        conn,
+        "SELECT storage_location FROM model_versions WHERE name = ? AND version = ?",
+        params![name, version],
+        |row| row.col(0),
+    )?
+    .ok_or_else(|| version_not_found(name, version))
 }
 
 // ---- search ----
@@ -842,9 +758,9 @@ fn asks_for_prompts(filter: &[Comparison]) -> bool {
         })
 }
 
-/// ` AND <owner> [NOT] IN (SELECT <columns> FROM <table> WHERE key = ? AND value <op> ?)`.
+/// ` AND <owner> IN (SELECT <columns> FROM <table> WHERE key = ? AND value <op> ?)`.
 fn push_tag_clause(
-    builder: &mut QueryBuilder<'_, Sqlite>,
+    builder: &mut Sql,
     owner: &str,
     columns: &str,
     table: &str,
@@ -859,16 +775,11 @@ fn push_tag_clause(
     builder.push(")");
 }
 
-fn push_prompt_exclusion(
-    builder: &mut QueryBuilder<'_, Sqlite>,
-    owner: &str,
-    columns: &str,
-    table: &str,
-) {
+fn push_prompt_exclusion(builder: &mut Sql, owner: &str, columns: &str, table: &str) {
     builder.push(format!(
         " AND {owner} NOT IN (SELECT {columns} FROM {table} WHERE key = "
     ));
-    builder.push_bind(PROMPT_TAG);
+    builder.push_bind(PROMPT_TAG.to_owned());
     builder.push(" AND value = 'true')");
 }
 
@@ -883,11 +794,11 @@ fn invalid_order(order: &OrderBy, valid: &str) -> StoreError {
     ))
 }
 
-pub(crate) async fn search_models(
-    pool: &SqlitePool,
+pub(crate) fn search_models(
+    conn: &Connection,
     query: &RegistryQuery,
 ) -> StoreResult<Page<RegisteredModel>> {
-    let mut builder = QueryBuilder::<Sqlite>::new(format!(
+    let mut builder = Sql::new(format!(
         "SELECT {MODEL_COLUMNS} FROM registered_models m WHERE 1 = 1"
     ));
     let prompts = asks_for_prompts(&query.filter);
@@ -941,30 +852,26 @@ pub(crate) async fn search_models(
     }
     builder.push(format!(" ORDER BY {}", terms.join(", ")));
     push_page(&mut builder, query);
-    let rows = builder.build().fetch_all(pool).await.map_err(db_err)?;
-    let models = rows
-        .iter()
-        .map(decode_model)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let models = builder.rows(conn, decode_model)?;
     let page = Page::from_overfetch(models, query.page_token.offset, query.max_results);
     Ok(Page {
-        items: with_model_children(pool, page.items).await?,
+        items: with_model_children(conn, page.items)?,
         next_page_token: page.next_page_token,
     })
 }
 
-fn push_page(builder: &mut QueryBuilder<'_, Sqlite>, query: &RegistryQuery) {
+fn push_page(builder: &mut Sql, query: &RegistryQuery) {
     builder.push(" LIMIT ");
     builder.push_bind((query.max_results + 1) as i64);
     builder.push(" OFFSET ");
     builder.push_bind(query.page_token.offset as i64);
 }
 
-pub(crate) async fn search_versions(
-    pool: &SqlitePool,
+pub(crate) fn search_versions(
+    conn: &Connection,
     query: &RegistryQuery,
 ) -> StoreResult<Page<ModelVersion>> {
-    let mut builder = QueryBuilder::<Sqlite>::new(format!(
+    let mut builder = Sql::new(format!(
         "SELECT {VERSION_COLUMNS} FROM model_versions v WHERE 1 = 1"
     ));
     let prompts = asks_for_prompts(&query.filter);
@@ -1049,14 +956,10 @@ pub(crate) async fn search_versions(
     }
     builder.push(format!(" ORDER BY {}", terms.join(", ")));
     push_page(&mut builder, query);
-    let rows = builder.build().fetch_all(pool).await.map_err(db_err)?;
-    let versions = rows
-        .iter()
-        .map(decode_version)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let versions = builder.rows(conn, decode_version)?;
     let page = Page::from_overfetch(versions, query.page_token.offset, query.max_results);
     Ok(Page {
-        items: with_version_children(pool, page.items).await?,
+        items: with_version_children(conn, page.items)?,
         next_page_token: page.next_page_token,
     })
 }

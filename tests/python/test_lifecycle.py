@@ -83,3 +83,64 @@ def test_sigterm_shuts_down_promptly(own_server):
     assert time.monotonic() - started < 10
     if SERVER_KIND == "judgeflow":
         assert handle.process.returncode == 0, handle.log_path.read_text(errors="replace")[-2000:]
+
+
+def test_sigkill_under_concurrent_writes_keeps_every_acknowledged_batch_whole(own_server):
+    """Kill -9 while 8 threads log batches. After a restart, each batch that was answered 200
+    is there in full, and every batch is either all there or not there at all."""
+    import threading
+
+    first = own_server()
+    api = f"{first.url}/api/2.0/mlflow"
+    run_id = requests.post(f"{api}/runs/create", json={"experiment_id": "0"}, timeout=10).json()["run"]["info"]["run_id"]
+    acknowledged: set[int] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(thread_no: int) -> None:
+        session = requests.Session()
+        batch = thread_no * 100_000
+        while not stop.is_set():
+            batch += 1
+            body = {
+                "run_id": run_id,
+                "metrics": [{"key": f"b{batch}", "value": float(i), "timestamp": 1, "step": i} for i in range(50)],
+                "tags": [{"key": f"tag-b{batch}", "value": "x"}],
+            }
+            try:
+                response = session.post(f"{api}/runs/log-batch", json=body, timeout=10)
+            except requests.RequestException:
+                return  # the server is gone
+            if response.status_code == 200:
+                with lock:
+                    acknowledged.add(batch)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=10)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert len(acknowledged) >= 100, "the writers made too little progress to test anything"
+
+    second = own_server()
+    run = requests.get(f"{second.url}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=10).json()["run"]
+    latest = {m["key"]: m for m in run["data"].get("metrics", [])}
+    tags = {t["key"] for t in run["data"].get("tags", [])}
+    stored = {int(key[1:]) for key in latest}
+    assert acknowledged <= stored, f"acknowledged batches lost: {sorted(acknowledged - stored)[:10]}"
+    for batch in stored:
+        # Whole or nothing: the last point of the batch and its tag came with the first.
+        assert latest[f"b{batch}"]["step"] == 49, batch
+        assert f"tag-b{batch}" in tags, batch
+    history = requests.get(
+        f"{second.url}/api/2.0/mlflow/metrics/get-history",
+        params={"run_id": run_id, "metric_key": f"b{min(stored)}"},
+        timeout=10,
+    ).json()["metrics"]
+    assert [m["step"] for m in history] == list(range(50))

@@ -20,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, Row, RowIndex, params_from_iter};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_tracking.sql"),
     include_str!("../migrations/0002_registry.sql"),
+    include_str!("../migrations/0003_covering_metric_index.sql"),
 ];
 
 /// Prepared statements kept per connection: search builds a handful of shapes per filter.

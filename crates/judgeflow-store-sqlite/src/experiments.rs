@@ -7,7 +7,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::db::{RowExt, Sql, db_err, execute, is_unique_violation, query_opt, query_rows};
 use crate::rows::{experiment_key, stage};
-use crate::search::{Values, push_child_clause, push_compare, push_stages};
+use crate::search::{Probe, Values, push_child_clause, push_compare, push_stages};
 
 const COLUMNS: &str = "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time";
 
@@ -171,6 +171,7 @@ pub(crate) fn search(conn: &Connection, query: &ExperimentQuery) -> StoreResult<
                 "experiment_id",
                 comparison,
                 Values::Plain,
+                Probe::List,
             );
         } else {
             builder.push(" AND ");

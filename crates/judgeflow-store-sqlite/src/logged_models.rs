@@ -11,7 +11,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::db::{RowExt, Sql, db_err, execute, query_opt, query_rows};
 use crate::rows::{decode_value, experiment_key, json_ids};
-use crate::search::{Values, push_child_clause, push_compare};
+use crate::search::{Probe, Values, push_child_clause, push_compare};
 
 const COLUMNS: &str = "m.model_id, m.experiment_id, m.name, m.artifact_location, m.creation_timestamp_ms, \
     m.last_updated_timestamp_ms, m.status, m.status_message, m.model_type, m.source_run_id";
@@ -315,6 +315,7 @@ pub(crate) fn search(
                 "model_id",
                 comparison,
                 Values::Plain,
+                Probe::List,
             ),
             EntityType::Param => push_child_clause(
                 &mut builder,
@@ -323,6 +324,7 @@ pub(crate) fn search(
                 "model_id",
                 comparison,
                 Values::Plain,
+                Probe::List,
             ),
             EntityType::Metric => push_child_clause(
                 &mut builder,
@@ -331,6 +333,7 @@ pub(crate) fn search(
                 "model_id",
                 comparison,
                 Values::Metrics,
+                Probe::List,
             ),
             _ => {
                 builder.push(" AND ");

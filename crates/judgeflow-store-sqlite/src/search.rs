@@ -10,7 +10,7 @@ use judgeflow_domain::search::{CompareOp, Comparison, EntityType, Literal, Order
 use judgeflow_store::{Page, RunQuery, StoreError, StoreResult};
 use rusqlite::Connection;
 
-use crate::db::Sql;
+use crate::db::{RowExt, Sql};
 use crate::rows::{RUN_COLUMNS, experiment_key, load_runs, run_info};
 
 /// MLflow's LIKE is case-sensitive; SQLite's is not, so LIKE becomes GLOB with `%`/`_`
@@ -75,22 +75,11 @@ pub(crate) enum Values {
     Metrics,
 }
 
-/// `id_column IN (SELECT owner FROM table WHERE key = ? [AND value <op> ?])`, or `NOT IN` for
-/// IS NULL. For metrics, every comparison with NaN is false except `!=`, which NaN always
-/// satisfies (as in MLflow), so the stored placeholder 0 never matches by accident.
-pub(crate) fn push_child_clause(
-    builder: &mut Sql,
-    id_column: &str,
-    table: &str,
-    owner: &str,
-    comparison: &Comparison,
-    values: Values,
-) {
-    let negate = comparison.op == CompareOp::IsNull;
-    builder.push(format!(
-        " AND {id_column} {} (SELECT {owner} FROM {table} WHERE key = ",
-        if negate { "NOT IN" } else { "IN" }
-    ));
+/// `key = ? [AND (value <op> ?)]`: the rows of a child table a comparison matches. For
+/// metrics, every comparison with NaN is false except `!=`, which NaN always satisfies (as in
+/// MLflow), so the stored placeholder 0 never matches by accident.
+fn push_child_condition(builder: &mut Sql, comparison: &Comparison, values: Values) {
+    builder.push("key = ");
     builder.push_bind(comparison.key.clone());
     if !matches!(comparison.op, CompareOp::IsNull | CompareOp::IsNotNull) {
         builder.push(" AND (");
@@ -104,7 +93,80 @@ pub(crate) fn push_child_clause(
         }
         builder.push(")");
     }
+}
+
+/// How a child-table comparison joins its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// `id IN (SELECT owner FROM child WHERE …)`: the matching rows are collected once. Best
+    /// when few rows match.
+    List,
+    /// `EXISTS (SELECT 1 FROM child WHERE owner = id AND …)`: one primary-key probe per
+    /// candidate. Best when many rows match, because the scan in result order stops as soon
+    /// as the page is full instead of first collecting every match.
+    PerRow,
+}
+
+/// A comparison on a child table (tags, params, metrics) of the row `id_column`. `IS NULL`
+/// is always `NOT EXISTS`.
+pub(crate) fn push_child_clause(
+    builder: &mut Sql,
+    id_column: &str,
+    table: &str,
+    owner: &str,
+    comparison: &Comparison,
+    values: Values,
+    probe: Probe,
+) {
+    if comparison.op == CompareOp::IsNull || probe == Probe::PerRow {
+        let not = if comparison.op == CompareOp::IsNull {
+            "NOT "
+        } else {
+            ""
+        };
+        builder.push(format!(
+            " AND {not}EXISTS (SELECT 1 FROM {table} WHERE {owner} = {id_column} AND "
+        ));
+    } else {
+        builder.push(format!(
+            " AND {id_column} IN (SELECT {owner} FROM {table} WHERE "
+        ));
+    }
+    push_child_condition(builder, comparison, values);
     builder.push(")");
+}
+
+/// Matching child rows up to which a comparison counts as selective (see [`Probe`]).
+const SELECTIVE_ROWS: i64 = 2000;
+
+/// Picks the probe for a comparison by counting, through the `(key, value)` index and capped
+/// at [`SELECTIVE_ROWS`], how many child rows it matches: a millisecond at most.
+fn choose_probe(
+    conn: &Connection,
+    table: &str,
+    comparison: &Comparison,
+    values: Values,
+) -> StoreResult<Probe> {
+    if comparison.op == CompareOp::IsNull {
+        return Ok(Probe::PerRow);
+    }
+    let mut count = Sql::new(format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE "
+    ));
+    push_child_condition(&mut count, comparison, values);
+    count.push(" LIMIT ");
+    count.push_bind(SELECTIVE_ROWS + 1);
+    count.push(")");
+    let matched: i64 = count
+        .rows(conn, |row| row.col(0))?
+        .into_iter()
+        .next()
+        .unwrap_or(0);
+    Ok(if matched <= SELECTIVE_ROWS {
+        Probe::List
+    } else {
+        Probe::PerRow
+    })
 }
 
 pub(crate) fn push_stages(builder: &mut Sql, column: &str, view: ViewType) {
@@ -131,34 +193,30 @@ fn run_attribute_column(key: &str) -> StoreResult<&'static str> {
     })
 }
 
-fn push_run_filter(builder: &mut Sql, comparison: &Comparison) -> StoreResult<()> {
+fn run_child_table(entity: EntityType) -> Option<(&'static str, Values)> {
+    match entity {
+        EntityType::Metric => Some(("latest_metrics", Values::Metrics)),
+        EntityType::Param => Some(("params", Values::Plain)),
+        EntityType::Tag => Some(("tags", Values::Plain)),
+        EntityType::Attribute | EntityType::Dataset => None,
+    }
+}
+
+fn push_run_filter(builder: &mut Sql, comparison: &Comparison, probe: Probe) -> StoreResult<()> {
     match comparison.entity {
-        EntityType::Metric => {
-            push_child_clause(
-                builder,
-                "r.run_uuid",
-                "latest_metrics",
-                "run_uuid",
-                comparison,
-                Values::Metrics,
-            );
+        EntityType::Metric | EntityType::Param | EntityType::Tag => {
+            if let Some((table, values)) = run_child_table(comparison.entity) {
+                push_child_clause(
+                    builder,
+                    "r.run_uuid",
+                    table,
+                    "run_uuid",
+                    comparison,
+                    values,
+                    probe,
+                );
+            }
         }
-        EntityType::Param => push_child_clause(
-            builder,
-            "r.run_uuid",
-            "params",
-            "run_uuid",
-            comparison,
-            Values::Plain,
-        ),
-        EntityType::Tag => push_child_clause(
-            builder,
-            "r.run_uuid",
-            "tags",
-            "run_uuid",
-            comparison,
-            Values::Plain,
-        ),
         EntityType::Attribute => {
             let column = run_attribute_column(&comparison.key)?;
             builder.push(" AND ");
@@ -242,8 +300,18 @@ pub(crate) fn search_runs(
     builder.push_bind_list(experiment_ids);
     builder.push(")");
     push_stages(&mut builder, "r.lifecycle_stage", query.view);
+    // Selective comparisons first: their lists are built once and are the cheapest test.
+    let mut filters = Vec::with_capacity(query.filter.len());
     for comparison in &query.filter {
-        push_run_filter(&mut builder, comparison)?;
+        let probe = match run_child_table(comparison.entity) {
+            Some((table, values)) => choose_probe(conn, table, comparison, values)?,
+            None => Probe::List,
+        };
+        filters.push((probe, comparison));
+    }
+    filters.sort_by_key(|(probe, _)| *probe == Probe::PerRow);
+    for (probe, comparison) in filters {
+        push_run_filter(&mut builder, comparison, probe)?;
     }
     builder.push(" ORDER BY ");
     for order in &query.order_by {

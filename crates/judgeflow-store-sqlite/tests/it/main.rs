@@ -126,3 +126,80 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
     let latest = data.metrics.iter().find(|m| m.key == "m").unwrap();
     assert_eq!(latest.step, 199);
 }
+
+/// Search answers the same whichever way a comparison is joined: collected once when few
+/// rows match, probed per run when many do (more than the store's selectivity cut-off of
+/// 2,000 rows). 2,500 runs put every clause kind on both sides of it.
+#[tokio::test]
+async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
+    use std::collections::BTreeSet;
+
+    use judgeflow_domain::search::{RUNS, parse_filter};
+    use judgeflow_domain::{Metric, Tag, ViewType};
+    use judgeflow_store::{NewRun, PageToken, RunQuery};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(&dir).await;
+    let mut ids = Vec::new();
+    for i in 0..2500_i64 {
+        let run = store
+            .create_run(NewRun { experiment_id: "0".into(), user_id: "u".into(), run_name: Some(format!("r{i}")), start_time: i, tags: vec![] })
+            .await
+            .unwrap();
+        let id = run.info.run_id;
+        let value = if i % 100 == 0 { f64::NAN } else { i as f64 };
+        let mut tags = vec![Tag::new("t", "x")];
+        if i % 500 == 0 {
+            tags.push(Tag::new("rare", "yes"));
+        }
+        store
+            .log_batch(&id, vec![Metric::new("m", value, 1, 0)], vec![Tag::new("model", if i % 2 == 0 { "a" } else { "b" })], tags)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let search = |filter: &str| {
+        let filter = parse_filter(filter, &RUNS).unwrap();
+        let store = &store;
+        async move {
+            let mut found = Vec::new();
+            let mut token = PageToken::default();
+            loop {
+                let query = RunQuery {
+                    experiment_ids: vec!["0".into()],
+                    filter: filter.clone(),
+                    order_by: vec![],
+                    view: ViewType::ActiveOnly,
+                    max_results: 1000,
+                    page_token: token,
+                };
+                let page = store.search_runs(&query).await.unwrap();
+                found.extend(page.items.into_iter().map(|r| r.info.run_id));
+                match page.next_page_token {
+                    Some(next) => token = PageToken::decode(Some(&next)).unwrap(),
+                    None => break,
+                }
+            }
+            found
+        }
+    };
+    let expect = |keep: &dyn Fn(i64) -> bool| -> BTreeSet<String> {
+        (0..2500).filter(|&i| keep(i)).map(|i| ids[i as usize].clone()).collect()
+    };
+    let set = |v: Vec<String>| v.into_iter().collect::<BTreeSet<_>>();
+
+    // An unselective tag (2,500 rows, probed per run) and a selective param (1,250, listed).
+    assert_eq!(set(search("tags.t = 'x' AND params.model = 'a'").await), expect(&|i| i % 2 == 0));
+    // Both unselective: per-run probes on both.
+    assert_eq!(set(search("tags.t = 'x' AND metrics.m > 10").await), expect(&|i| i > 10 && i % 100 != 0));
+    // NaN satisfies != only, in either form.
+    assert_eq!(set(search("metrics.m != 5").await), expect(&|i| i != 5));
+    assert_eq!(set(search("metrics.m != 5 AND tags.rare = 'yes'").await), expect(&|i| i % 500 == 0));
+    assert_eq!(set(search("tags.rare IS NULL AND params.model = 'b'").await), expect(&|i| i % 2 == 1));
+    assert!(search("tags.t IS NULL").await.is_empty());
+    assert_eq!(set(search("tags.t IS NOT NULL").await).len(), 2500);
+    // Newest first, whichever the plan.
+    let ordered = search("tags.t = 'x'").await;
+    assert_eq!(ordered.first(), Some(&ids[2499]));
+    assert_eq!(ordered.last(), Some(&ids[0]));
+}

@@ -18,6 +18,11 @@ pub const MAX_DATASET_NAME_LENGTH: usize = 500;
 pub const MAX_DATASET_DIGEST_LENGTH: usize = 36;
 pub const MAX_DATASET_TAG_KEY_LENGTH: usize = 255;
 pub const MAX_DATASET_TAG_VALUE_LENGTH: usize = 500;
+pub const MAX_REGISTRY_TAG_VALUE_LENGTH: usize = 100_000;
+pub const MAX_ALIAS_LENGTH: usize = 255;
+/// `max_results` bounds of the registry searches (MLflow's handler limits).
+pub const MAX_REGISTERED_MODELS_PER_PAGE: i64 = 1000;
+pub const MAX_MODEL_VERSIONS_PER_PAGE: i64 = 200_000;
 
 /// Which kind of entity a key belongs to; only used to word the error like MLflow does.
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +170,87 @@ pub fn validate_experiment_name(name: &str) -> Result<(), DomainError> {
     check_length("Experiment name", name, MAX_EXPERIMENT_NAME_LENGTH)
 }
 
+/// Registered model names: non-blank, and no `/` or `:` (they would break `models:/` URIs).
+pub fn validate_model_name(name: &str) -> Result<(), DomainError> {
+    if name.trim().is_empty() {
+        return Err(DomainError::invalid(
+            "Missing value for required parameter 'name'.",
+        ));
+    }
+    if name.contains(['/', ':']) {
+        return Err(DomainError::invalid(format!(
+            "Invalid model name '{name}'. Names cannot contain '/' or ':'."
+        )));
+    }
+    Ok(())
+}
+
+/// Tags of registered models and model versions: run-tag key rules, values up to 100,000
+/// characters (prompt templates live in version tags).
+pub fn validate_registry_tag(tag: &Tag) -> Result<(), DomainError> {
+    validate_key(KeyKind::Tag, &tag.key)?;
+    if tag.value.chars().count() > MAX_REGISTRY_TAG_VALUE_LENGTH {
+        return Err(DomainError::invalid(format!(
+            "'value' exceeds the maximum length of {MAX_REGISTRY_TAG_VALUE_LENGTH} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Alias names: word characters and dashes, at most 255 characters.
+pub fn validate_alias(alias: &str) -> Result<(), DomainError> {
+    if alias.is_empty() {
+        return Err(DomainError::invalid(
+            "Registered model alias name cannot be empty.",
+        ));
+    }
+    if !alias
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(DomainError::invalid(format!(
+            "Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores \
+             (_), and dashes (-)."
+        )));
+    }
+    if alias.chars().count() > MAX_ALIAS_LENGTH {
+        return Err(DomainError::invalid(format!(
+            "'Registered model alias name' exceeds the maximum length of {MAX_ALIAS_LENGTH} \
+             characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Aliases that may be read but not set: `latest` (any case) and version-like `v1`, `V2`.
+pub fn validate_alias_settable(alias: &str) -> Result<(), DomainError> {
+    validate_alias(alias)?;
+    if alias.eq_ignore_ascii_case(crate::LATEST_ALIAS) {
+        return Err(DomainError::invalid(
+            "'latest' alias name (case insensitive) is reserved.",
+        ));
+    }
+    let mut chars = alias.chars();
+    if matches!(chars.next(), Some('v' | 'V'))
+        && alias.len() > 1
+        && chars.all(|c| c.is_ascii_digit())
+    {
+        return Err(DomainError::invalid(format!(
+            "Version alias name '{alias}' is reserved."
+        )));
+    }
+    Ok(())
+}
+
+/// A model version number as the wire carries it (a string).
+pub fn parse_version(version: &str) -> Result<i64, DomainError> {
+    version.trim().parse::<i64>().map_err(|_| {
+        DomainError::invalid(format!(
+            "Parameter 'version' must be an integer, got '{version}'."
+        ))
+    })
+}
+
 /// `max_results` must be positive and at most `limit`.
 pub fn validate_max_results(max_results: i64, limit: i64) -> Result<(), DomainError> {
     if max_results <= 0 || max_results > limit {
@@ -255,6 +341,29 @@ mod tests {
         assert!(validate_batch(&[], &params, &[]).is_err());
         let same = [Tag::new("a", "1"), Tag::new("a", "1")];
         assert!(validate_batch(&[], &same, &[]).is_ok());
+    }
+
+    #[test]
+    fn registry_rules() {
+        assert!(validate_model_name("model a").is_ok());
+        assert!(validate_model_name("  ").is_err());
+        assert!(validate_model_name("a/b").is_err());
+        assert!(validate_model_name("a:b").is_err());
+        assert!(validate_alias_settable("champion-2").is_ok());
+        assert!(validate_alias_settable("Latest").is_err());
+        assert!(validate_alias_settable("v3").is_err());
+        assert!(validate_alias_settable("v").is_ok());
+        assert!(validate_alias("a b").is_err());
+        assert!(validate_alias(&"a".repeat(256)).is_err());
+        assert_eq!(parse_version(" 7").unwrap(), 7);
+        assert_eq!(
+            parse_version("x").unwrap_err().to_string(),
+            "Parameter 'version' must be an integer, got 'x'."
+        );
+        let big = Tag::new("k", "x".repeat(MAX_REGISTRY_TAG_VALUE_LENGTH));
+        assert!(validate_registry_tag(&big).is_ok());
+        let too_big = Tag::new("k", "x".repeat(MAX_REGISTRY_TAG_VALUE_LENGTH + 1));
+        assert!(validate_registry_tag(&too_big).is_err());
     }
 
     #[test]

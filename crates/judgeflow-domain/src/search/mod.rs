@@ -273,6 +273,58 @@ pub const LOGGED_MODELS: Grammar = Grammar {
     dataset_keys: &[],
 };
 
+/// Registry tags take no IS NULL: MLflow's registry grammar has only these four.
+const REGISTRY_TAG_OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::Like,
+    CompareOp::ILike,
+];
+
+/// Registered models: `name` and `tags.`. The timestamps are order-by keys; `timestamp` means
+/// the last update, as in MLflow's SQL store.
+pub const REGISTERED_MODELS: Grammar = Grammar {
+    name: "registered models",
+    types: &[
+        (EntityType::Tag, REGISTRY_TAG_OPS, ValueKind::String),
+        (
+            EntityType::Attribute,
+            STRING_ATTRIBUTE_OPS,
+            ValueKind::String,
+        ),
+    ],
+    attributes: &[
+        ("name", ValueKind::String),
+        ("creation_timestamp", ValueKind::Number),
+        ("last_updated_timestamp", ValueKind::Number),
+    ],
+    attribute_aliases: &[("timestamp", "last_updated_timestamp")],
+    dataset_keys: &[],
+};
+
+/// Model versions: `name`, `version_number`, `run_id`, `source_path` and `tags.`.
+pub const MODEL_VERSIONS: Grammar = Grammar {
+    name: "model versions",
+    types: &[
+        (EntityType::Tag, REGISTRY_TAG_OPS, ValueKind::String),
+        (
+            EntityType::Attribute,
+            STRING_ATTRIBUTE_OPS,
+            ValueKind::String,
+        ),
+    ],
+    attributes: &[
+        ("name", ValueKind::String),
+        ("version_number", ValueKind::Number),
+        ("run_id", ValueKind::String),
+        ("source_path", ValueKind::String),
+        ("creation_timestamp", ValueKind::Number),
+        ("last_updated_timestamp", ValueKind::Number),
+    ],
+    attribute_aliases: &[],
+    dataset_keys: &[],
+};
+
 impl Grammar {
     fn resolve_attribute(&self, key: &str) -> Option<(&'static str, ValueKind)> {
         let key = self

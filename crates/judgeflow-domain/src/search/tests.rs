@@ -28,6 +28,32 @@ fn parses_the_clients_two_clause_filter() {
 }
 
 #[test]
+fn registry_grammars_take_what_the_client_sends() {
+    let parsed = parse_filter(
+        "name ILIKE '%m%' AND tag.`mlflow.prompt.is_prompt` != 'true'",
+        &REGISTERED_MODELS,
+    )
+    .unwrap();
+    assert_eq!(parsed[1].entity, EntityType::Tag);
+    assert_eq!(parsed[1].key, "mlflow.prompt.is_prompt");
+    assert_eq!(parsed[1].op, CompareOp::Ne);
+    let order = parse_order_by("timestamp DESC", &REGISTERED_MODELS).unwrap();
+    assert_eq!(order.key, "last_updated_timestamp");
+    assert!(parse_filter("run_id = 'x'", &REGISTERED_MODELS).is_err());
+    assert!(parse_filter("tags.k IS NULL", &REGISTERED_MODELS).is_err());
+
+    let parsed = parse_filter(
+        "name IN ('a', 'b') AND version_number > 1 AND tags.`k.1` = 'v'",
+        &MODEL_VERSIONS,
+    )
+    .unwrap();
+    assert_eq!(parsed[0].value, Literal::List(vec!["a".into(), "b".into()]));
+    assert_eq!(parsed[1].value, Literal::Number(1.0));
+    assert!(parse_filter("version_number = 'x'", &MODEL_VERSIONS).is_err());
+    assert!(parse_filter("metrics.m > 1", &MODEL_VERSIONS).is_err());
+}
+
+#[test]
 fn quoted_keys_and_aliases() {
     let parsed = runs(
         "tags.`mlflow.user` != 'x' AND attributes.\"run name\" LIKE 'a%' AND run.created >= 5",

@@ -1,4 +1,5 @@
-//! SQLite backend of [`judgeflow_store::TrackingStore`]: the embedded default.
+//! SQLite backend of [`judgeflow_store::TrackingStore`] and its model registry half
+//! ([`judgeflow_store::RegistryStore`]): the embedded default.
 //!
 //! One file in WAL mode. Writes go through a single-connection pool, so SQLite never has two
 //! writers racing for the lock (which would surface as `SQLITE_BUSY` instead of waiting), and
@@ -7,6 +8,7 @@
 
 mod experiments;
 mod logged_models;
+mod registry;
 mod rows;
 mod runs;
 mod search;
@@ -18,11 +20,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use judgeflow_domain::{
     DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, DatasetInput, Experiment, LoggedModel,
-    LoggedModelStatus, Metric, ModelInput, ModelOutput, Param, Run, RunInfo, Tag, now_ms,
+    LoggedModelStatus, Metric, ModelInput, ModelOutput, ModelStage, ModelVersion, Param,
+    RegisteredModel, Run, RunInfo, Tag, now_ms,
 };
 use judgeflow_store::{
-    ExperimentQuery, LoggedModelQuery, MetricIntervalQuery, NewExperiment, NewLoggedModel, NewRun,
-    Page, PageToken, RunQuery, RunUpdate, StoreError, StoreResult, TrackingStore,
+    ExperimentQuery, LoggedModelQuery, MetricIntervalQuery, NewExperiment, NewLoggedModel,
+    NewModelVersion, NewRegisteredModel, NewRun, Page, PageToken, RegistryQuery, RegistryStore,
+    RunQuery, RunUpdate, StoreError, StoreResult, TrackingStore,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -279,6 +283,123 @@ impl TrackingStore for SqliteStore {
     }
     async fn delete_logged_model(&self, model_id: &str) -> StoreResult<()> {
         logged_models::delete(&self.writer, model_id).await
+    }
+}
+
+#[async_trait]
+impl RegistryStore for SqliteStore {
+    async fn create_registered_model(
+        &self,
+        new: NewRegisteredModel,
+    ) -> StoreResult<RegisteredModel> {
+        registry::create_model(&self.writer, new).await
+    }
+    async fn get_registered_model(&self, name: &str) -> StoreResult<RegisteredModel> {
+        registry::get_model(&self.reader, name).await
+    }
+    async fn search_registered_models(
+        &self,
+        query: &RegistryQuery,
+    ) -> StoreResult<Page<RegisteredModel>> {
+        registry::search_models(&self.reader, query).await
+    }
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: Option<String>,
+    ) -> StoreResult<RegisteredModel> {
+        registry::update_model(&self.writer, name, description).await
+    }
+    async fn rename_registered_model(
+        &self,
+        name: &str,
+        new_name: &str,
+    ) -> StoreResult<RegisteredModel> {
+        registry::rename_model(&self.writer, name, new_name).await
+    }
+    async fn delete_registered_model(&self, name: &str) -> StoreResult<()> {
+        registry::delete_model(&self.writer, name).await
+    }
+    async fn set_registered_model_tag(&self, name: &str, tag: Tag) -> StoreResult<()> {
+        registry::set_model_tag(&self.writer, name, tag).await
+    }
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> StoreResult<()> {
+        registry::delete_model_tag(&self.writer, name, key).await
+    }
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: i64,
+    ) -> StoreResult<()> {
+        registry::set_alias(&self.writer, name, alias, version).await
+    }
+    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> StoreResult<()> {
+        registry::delete_alias(&self.writer, name, alias).await
+    }
+    async fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> StoreResult<ModelVersion> {
+        registry::get_version_by_alias(&self.reader, name, alias).await
+    }
+    async fn get_latest_versions(
+        &self,
+        name: &str,
+        stages: &[ModelStage],
+    ) -> StoreResult<Vec<ModelVersion>> {
+        registry::get_latest_versions(&self.reader, name, stages).await
+    }
+    async fn create_model_version(&self, new: NewModelVersion) -> StoreResult<ModelVersion> {
+        registry::create_version(self, new).await
+    }
+    async fn get_model_version(&self, name: &str, version: i64) -> StoreResult<ModelVersion> {
+        registry::get_version(&self.reader, name, version).await
+    }
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: i64,
+        description: Option<String>,
+    ) -> StoreResult<ModelVersion> {
+        registry::update_version(&self.writer, name, version, description).await
+    }
+    async fn delete_model_version(&self, name: &str, version: i64) -> StoreResult<()> {
+        registry::delete_version(&self.writer, name, version).await
+    }
+    async fn set_model_version_tag(&self, name: &str, version: i64, tag: Tag) -> StoreResult<()> {
+        registry::set_version_tag(&self.writer, name, version, tag).await
+    }
+    async fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: i64,
+        key: &str,
+    ) -> StoreResult<()> {
+        registry::delete_version_tag(&self.writer, name, version, key).await
+    }
+    async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: i64,
+        stage: ModelStage,
+        archive_existing: bool,
+    ) -> StoreResult<ModelVersion> {
+        registry::transition_stage(&self.writer, name, version, stage, archive_existing).await
+    }
+    async fn get_model_version_download_uri(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> StoreResult<String> {
+        registry::download_uri(&self.reader, name, version).await
+    }
+    async fn search_model_versions(
+        &self,
+        query: &RegistryQuery,
+    ) -> StoreResult<Page<ModelVersion>> {
+        registry::search_versions(&self.reader, query).await
     }
 }
 

@@ -6,13 +6,14 @@ use std::future::Future;
 
 use judgeflow_domain::search::{self, parse_filter, parse_order_by};
 use judgeflow_domain::{
-    Dataset, DatasetInput, LifecycleStage, LoggedModelStatus, Metric, ModelOutput, RunStatus, Tag,
-    ViewType,
+    Dataset, DatasetInput, LifecycleStage, LoggedModelStatus, Metric, ModelOutput, ModelStage,
+    PROMPT_TAG, RunStatus, Tag, ViewType,
 };
 
 use crate::{
-    ExperimentQuery, LoggedModelQuery, NewExperiment, NewLoggedModel, NewRun, PageToken, RunQuery,
-    RunUpdate, StoreError, TrackingStore,
+    ExperimentQuery, LoggedModelQuery, NewExperiment, NewLoggedModel, NewModelVersion,
+    NewRegisteredModel, NewRun, PageToken, RegistryQuery, RunQuery, RunUpdate, StoreError,
+    TrackingStore,
 };
 
 /// Runs every check, each on a fresh store from `make`.
@@ -33,6 +34,11 @@ where
     run_search(&make().await).await;
     inputs_and_outputs(&make().await).await;
     logged_models(&make().await).await;
+    registered_model_lifecycle(&make().await).await;
+    model_version_lifecycle(&make().await).await;
+    aliases_and_stages(&make().await).await;
+    registry_search(&make().await).await;
+    versions_of_logged_models(&make().await).await;
 }
 
 fn runs_query(experiment_ids: &[&str], filter: &str, order_by: &[&str]) -> RunQuery {
@@ -725,5 +731,534 @@ async fn logged_models(store: &impl TrackingStore) {
     assert!(matches!(
         store.get_logged_model(&id).await,
         Err(StoreError::NotFound(_))
+    ));
+}
+
+// ---- model registry ----
+
+async fn new_model(store: &impl TrackingStore, name: &str, tags: Vec<Tag>) {
+    store
+        .create_registered_model(NewRegisteredModel {
+            name: name.into(),
+            description: None,
+            tags,
+        })
+        .await
+        .expect("create registered model");
+}
+
+async fn new_version(store: &impl TrackingStore, name: &str, source: &str) -> i64 {
+    store
+        .create_model_version(NewModelVersion {
+            name: name.into(),
+            source: source.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create model version")
+        .version
+}
+
+fn registry_query(filter: &str, order_by: &[&str], grammar: &search::Grammar) -> RegistryQuery {
+    RegistryQuery {
+        filter: parse_filter(filter, grammar).expect("valid filter"),
+        order_by: order_by
+            .iter()
+            .map(|o| parse_order_by(o, grammar).expect("valid order"))
+            .collect(),
+        max_results: 100,
+        page_token: PageToken::default(),
+    }
+}
+
+async fn model_names(store: &impl TrackingStore, filter: &str, order_by: &[&str]) -> Vec<String> {
+    store
+        .search_registered_models(&registry_query(
+            filter,
+            order_by,
+            &search::REGISTERED_MODELS,
+        ))
+        .await
+        .expect("search registered models")
+        .items
+        .into_iter()
+        .map(|m| m.name)
+        .collect()
+}
+
+async fn registered_model_lifecycle(store: &impl TrackingStore) {
+    new_model(store, "m", vec![Tag::new("team", "a")]).await;
+    assert!(matches!(
+        store
+            .create_registered_model(NewRegisteredModel {
+                name: "m".into(),
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        store
+            .create_registered_model(NewRegisteredModel {
+                name: "a/b".into(),
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::InvalidParameter(_))
+    ));
+    let model = store.get_registered_model("m").await.unwrap();
+    assert_eq!(model.tags, vec![Tag::new("team", "a")]);
+    assert!(model.latest_versions.is_empty());
+    let created = model.creation_timestamp;
+
+    let updated = store
+        .update_registered_model("m", Some("about".into()))
+        .await
+        .unwrap();
+    assert_eq!(updated.description.as_deref(), Some("about"));
+    assert_eq!(updated.creation_timestamp, created);
+
+    store
+        .set_registered_model_tag("m", Tag::new("team", "b"))
+        .await
+        .unwrap();
+    store
+        .set_registered_model_tag("m", Tag::new("x", "1"))
+        .await
+        .unwrap();
+    store.delete_registered_model_tag("m", "x").await.unwrap();
+    store
+        .delete_registered_model_tag("m", "never")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_registered_model("m").await.unwrap().tags,
+        vec![Tag::new("team", "b")]
+    );
+
+    new_version(store, "m", "runs:/r/model").await;
+    new_version(store, "m", "runs:/r/model").await;
+    store
+        .set_registered_model_alias("m", "champion", 2)
+        .await
+        .unwrap();
+    new_model(store, "taken", vec![]).await;
+    assert!(matches!(
+        store.rename_registered_model("m", "taken").await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let renamed = store.rename_registered_model("m", "m2").await.unwrap();
+    assert_eq!(renamed.name, "m2");
+    assert_eq!(renamed.tags, vec![Tag::new("team", "b")]);
+    assert_eq!(renamed.aliases.len(), 1);
+    assert!(matches!(
+        store.get_registered_model("m").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let version = store.get_model_version("m2", 2).await.unwrap();
+    assert_eq!(version.name, "m2");
+    assert_eq!(version.aliases, vec!["champion".to_owned()]);
+
+    store.delete_registered_model("m2").await.unwrap();
+    assert!(matches!(
+        store.get_model_version("m2", 1).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.delete_registered_model("m2").await,
+        Err(StoreError::NotFound(_))
+    ));
+    // The name is free again, and numbering starts over for the new model.
+    new_model(store, "m2", vec![]).await;
+    assert_eq!(new_version(store, "m2", "s").await, 1);
+    assert!(
+        store
+            .get_registered_model("m2")
+            .await
+            .unwrap()
+            .tags
+            .is_empty()
+    );
+}
+
+async fn model_version_lifecycle(store: &impl TrackingStore) {
+    new_model(store, "mv", vec![]).await;
+    assert!(matches!(
+        store
+            .create_model_version(NewModelVersion {
+                name: "missing".into(),
+                source: "s".into(),
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let created = store.get_registered_model("mv").await.unwrap();
+    let first = store
+        .create_model_version(NewModelVersion {
+            name: "mv".into(),
+            source: "runs:/abc/model".into(),
+            run_id: Some("abc".into()),
+            tags: vec![Tag::new("k", "v")],
+            description: Some("first".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(first.current_stage, ModelStage::None);
+    assert_eq!(first.run_id.as_deref(), Some("abc"));
+    assert_eq!(first.tags, vec![Tag::new("k", "v")]);
+    let after_create = store.get_registered_model("mv").await.unwrap();
+    assert!(after_create.last_updated_timestamp >= created.last_updated_timestamp);
+    assert_eq!(after_create.latest_versions.len(), 1);
+    assert_eq!(
+        store.get_model_version_download_uri("mv", 1).await.unwrap(),
+        "runs:/abc/model"
+    );
+
+    assert_eq!(new_version(store, "mv", "s").await, 2);
+    assert_eq!(new_version(store, "mv", "s").await, 3);
+    store.delete_model_version("mv", 3).await.unwrap();
+    assert!(matches!(
+        store.get_model_version("mv", 3).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Deleted numbers are never handed out again.
+    assert_eq!(new_version(store, "mv", "s").await, 4);
+
+    let before = store.get_registered_model("mv").await.unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let updated = store
+        .update_model_version("mv", 1, Some("better".into()))
+        .await
+        .unwrap();
+    assert_eq!(updated.description.as_deref(), Some("better"));
+    assert_eq!(
+        store
+            .get_registered_model("mv")
+            .await
+            .unwrap()
+            .last_updated_timestamp,
+        before.last_updated_timestamp,
+        "a version description does not touch the model"
+    );
+
+    store
+        .set_model_version_tag("mv", 1, Tag::new("k", "w"))
+        .await
+        .unwrap();
+    store
+        .set_model_version_tag("mv", 1, Tag::new("gone", "x"))
+        .await
+        .unwrap();
+    store
+        .delete_model_version_tag("mv", 1, "gone")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_model_version("mv", 1).await.unwrap().tags,
+        vec![Tag::new("k", "w")]
+    );
+    assert!(matches!(
+        store
+            .set_model_version_tag("mv", 9, Tag::new("k", "v"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .set_model_version_tag("mv", 1, Tag::new("k", "x".repeat(100_001)))
+            .await,
+        Err(StoreError::InvalidParameter(_))
+    ));
+}
+
+async fn aliases_and_stages(store: &impl TrackingStore) {
+    new_model(store, "st", vec![]).await;
+    for _ in 0..3 {
+        new_version(store, "st", "s").await;
+    }
+    store
+        .set_registered_model_alias("st", "champion", 1)
+        .await
+        .unwrap();
+    store
+        .set_registered_model_alias("st", "champion", 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.set_registered_model_alias("st", "latest", 1).await,
+        Err(StoreError::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        store.set_registered_model_alias("st", "ok", 7).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let champion = store
+        .get_model_version_by_alias("st", "champion")
+        .await
+        .unwrap();
+    assert_eq!(champion.version, 2);
+    assert_eq!(champion.aliases, vec!["champion".to_owned()]);
+    assert_eq!(
+        store
+            .get_model_version_by_alias("st", "latest")
+            .await
+            .unwrap()
+            .version,
+        3
+    );
+    assert!(matches!(
+        store.get_model_version_by_alias("st", "nobody").await,
+        Err(StoreError::InvalidParameter(_))
+    ));
+
+    store
+        .transition_model_version_stage("st", 1, ModelStage::Production, false)
+        .await
+        .unwrap();
+    let moved = store
+        .transition_model_version_stage("st", 2, ModelStage::Production, true)
+        .await
+        .unwrap();
+    assert_eq!(moved.current_stage, ModelStage::Production);
+    assert_eq!(
+        store
+            .get_model_version("st", 1)
+            .await
+            .unwrap()
+            .current_stage,
+        ModelStage::Archived
+    );
+    assert!(matches!(
+        store
+            .transition_model_version_stage("st", 3, ModelStage::Archived, true)
+            .await,
+        Err(StoreError::InvalidParameter(_))
+    ));
+    let latest = store.get_latest_versions("st", &[]).await.unwrap();
+    let stages: Vec<_> = latest
+        .iter()
+        .map(|v| (v.current_stage, v.version))
+        .collect();
+    assert_eq!(
+        stages,
+        vec![
+            (ModelStage::None, 3),
+            (ModelStage::Production, 2),
+            (ModelStage::Archived, 1)
+        ]
+    );
+    let production = store
+        .get_latest_versions("st", &[ModelStage::Production])
+        .await
+        .unwrap();
+    assert_eq!(production.len(), 1);
+    assert_eq!(production[0].aliases, vec!["champion".to_owned()]);
+    let model = store.get_registered_model("st").await.unwrap();
+    assert_eq!(model.latest_versions.len(), 3);
+    assert_eq!(model.aliases[0].alias, "champion");
+    assert_eq!(model.aliases[0].version, 2);
+
+    // Deleting a version drops its aliases.
+    store.delete_model_version("st", 2).await.unwrap();
+    assert!(
+        store
+            .get_registered_model("st")
+            .await
+            .unwrap()
+            .aliases
+            .is_empty()
+    );
+    store
+        .set_registered_model_alias("st", "a", 3)
+        .await
+        .unwrap();
+    store
+        .delete_registered_model_alias("st", "a")
+        .await
+        .unwrap();
+    store
+        .delete_registered_model_alias("st", "a")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.get_latest_versions("nope", &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn registry_search(store: &impl TrackingStore) {
+    new_model(store, "alpha", vec![Tag::new("team", "x")]).await;
+    new_model(store, "Beta", vec![Tag::new("team", "y")]).await;
+    new_model(store, "gamma", vec![]).await;
+    new_model(store, "prompt", vec![Tag::new(PROMPT_TAG, "true")]).await;
+
+    assert_eq!(
+        model_names(store, "", &[]).await,
+        ["Beta", "alpha", "gamma"]
+    );
+    // What the client appends to every search: models lacking the tag match.
+    let not_prompt = format!("tag.`{PROMPT_TAG}` != 'true'");
+    assert_eq!(
+        model_names(store, &not_prompt, &["name DESC"]).await,
+        ["gamma", "alpha", "Beta"]
+    );
+    assert_eq!(
+        model_names(store, &format!("tags.`{PROMPT_TAG}` = 'true'"), &[]).await,
+        ["prompt"]
+    );
+    assert_eq!(
+        model_names(store, &format!("name ILIKE '%A%' AND {not_prompt}"), &[]).await,
+        ["Beta", "alpha", "gamma"]
+    );
+    assert_eq!(
+        model_names(store, "name LIKE '%a'", &[]).await,
+        ["Beta", "alpha", "gamma"]
+    );
+    assert_eq!(model_names(store, "name LIKE 'B%'", &[]).await, ["Beta"]);
+    assert_eq!(
+        model_names(store, "name != 'alpha'", &[]).await,
+        ["Beta", "gamma"]
+    );
+    assert_eq!(model_names(store, "tags.team = 'x'", &[]).await, ["alpha"]);
+    assert_eq!(
+        model_names(store, "tags.team LIKE '%'", &[]).await,
+        ["Beta", "alpha"]
+    );
+    assert_eq!(
+        model_names(store, "", &["last_updated_timestamp DESC"])
+            .await
+            .len(),
+        3
+    );
+
+    let mut query = registry_query("", &["name ASC"], &search::REGISTERED_MODELS);
+    query.max_results = 2;
+    let page = store.search_registered_models(&query).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    query.page_token = PageToken::decode(page.next_page_token.as_deref()).unwrap();
+    let rest = store.search_registered_models(&query).await.unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next_page_token.is_none());
+
+    new_version(store, "alpha", "s1").await;
+    new_version(store, "alpha", "s2").await;
+    store
+        .create_model_version(NewModelVersion {
+            name: "Beta".into(),
+            source: "s3".into(),
+            run_id: Some("run-b".into()),
+            tags: vec![Tag::new("k", "v")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+        .create_model_version(NewModelVersion {
+            name: "prompt".into(),
+            source: "dummy-source".into(),
+            tags: vec![Tag::new(PROMPT_TAG, "true")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let versions = |filter: &'static str, order_by: &'static [&'static str]| async move {
+        store
+            .search_model_versions(&registry_query(filter, order_by, &search::MODEL_VERSIONS))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|v| (v.name, v.version))
+            .collect::<Vec<_>>()
+    };
+    let all = versions("", &[]).await;
+    assert_eq!(all.len(), 3, "prompt versions are left out: {all:?}");
+    assert_eq!(
+        versions("name = 'alpha'", &[]).await,
+        [("alpha".to_owned(), 2), ("alpha".to_owned(), 1)]
+    );
+    assert_eq!(
+        versions(
+            "name IN ('alpha', 'Beta') AND version_number = 1",
+            &["name ASC"]
+        )
+        .await,
+        [("Beta".to_owned(), 1), ("alpha".to_owned(), 1)]
+    );
+    assert_eq!(
+        versions("run_id = 'run-b'", &[]).await,
+        [("Beta".to_owned(), 1)]
+    );
+    assert_eq!(
+        versions("tags.k = 'v'", &[]).await,
+        [("Beta".to_owned(), 1)]
+    );
+    assert_eq!(
+        versions(
+            "source_path LIKE 's%' AND name = 'alpha'",
+            &["version_number ASC"]
+        )
+        .await,
+        [("alpha".to_owned(), 1), ("alpha".to_owned(), 2)]
+    );
+    assert_eq!(
+        versions("tags.`mlflow.prompt.is_prompt` = 'true'", &[]).await,
+        [("prompt".to_owned(), 1)]
+    );
+    assert!(matches!(
+        store
+            .search_model_versions(&registry_query(
+                "source_path IN ('s1')",
+                &[],
+                &search::MODEL_VERSIONS
+            ))
+            .await,
+        Err(StoreError::InvalidParameter(_))
+    ));
+}
+
+async fn versions_of_logged_models(store: &impl TrackingStore) {
+    let run = new_run(store, "0", "reg", 1).await;
+    let model = store
+        .create_logged_model(NewLoggedModel {
+            experiment_id: "0".into(),
+            name: Some("model".into()),
+            source_run_id: Some(run.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    new_model(store, "from-logged", vec![]).await;
+    let version = store
+        .create_model_version(NewModelVersion {
+            name: "from-logged".into(),
+            source: format!("models:/{}", model.model_id),
+            model_id: Some(model.model_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(version.run_id.as_deref(), Some(run.as_str()));
+    assert_eq!(version.model_id.as_deref(), Some(model.model_id.as_str()));
+    assert_eq!(version.source, format!("models:/{}", model.model_id));
+    assert_eq!(
+        store
+            .get_model_version_download_uri("from-logged", version.version)
+            .await
+            .unwrap(),
+        model.artifact_uri
+    );
+    assert!(matches!(
+        store
+            .create_model_version(NewModelVersion {
+                name: "from-logged".into(),
+                source: "models:/m-00000000000000000000000000000000".into(),
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::InvalidParameter(_))
     ));
 }

@@ -1,6 +1,6 @@
 //! The storage contract of Judgeflow's tracking server.
 //!
-//! [`TrackingStore`] is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
+//! [`TrackingStore`] (with its [`RegistryStore`] half) is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
 //! next) implements it in its own crate, with its own migrations. Inputs arrive validated and
 //! parsed (filters are [`judgeflow_domain::search::Comparison`]s), so a backend only decides
 //! how to store and query. The `conformance` feature exposes a test suite generic over the
@@ -9,6 +9,7 @@
 mod error;
 mod page;
 mod query;
+mod registry;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -16,6 +17,7 @@ pub mod conformance;
 pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageToken};
 pub use query::*;
+pub use registry::*;
 
 use async_trait::async_trait;
 use judgeflow_domain::{
@@ -23,10 +25,10 @@ use judgeflow_domain::{
     Param, Run, RunInfo, RunStatus, Tag,
 };
 
-/// Everything the tracking server persists. Every method is atomic: a failed call changes
-/// nothing.
+/// Everything the tracking server persists, model registry included. Every method is atomic:
+/// a failed call changes nothing.
 #[async_trait]
-pub trait TrackingStore: Send + Sync + 'static {
+pub trait TrackingStore: RegistryStore {
     // ---- experiments ----
     /// Creates an experiment and returns its id. A taken name (even by a deleted experiment) is
     /// `AlreadyExists`.

@@ -599,6 +599,7 @@ pub(crate) async fn create_version(
             .map_err(db_err)?
             .ok_or_else(|| model_not_found(&new.name))?;
     let resolved = resolve_source(&mut tx, &new).await?;
+    validation::validate_version_source(&new.source, resolved.run_id.as_deref())?;
     let version = last_version + 1;
     let now = now_ms();
     sqlx::query(

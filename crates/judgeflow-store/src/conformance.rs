@@ -836,8 +836,8 @@ async fn registered_model_lifecycle(store: &impl TrackingStore) {
         vec![Tag::new("team", "b")]
     );
 
-    new_version(store, "m", "runs:/r/model").await;
-    new_version(store, "m", "runs:/r/model").await;
+    new_version(store, "m", "s3://bucket/model").await;
+    new_version(store, "m", "s3://bucket/model").await;
     store
         .set_registered_model_alias("m", "champion", 2)
         .await
@@ -917,6 +917,17 @@ async fn model_version_lifecycle(store: &impl TrackingStore) {
         "runs:/abc/model"
     );
 
+    assert!(matches!(
+        store
+            .create_model_version(NewModelVersion {
+                name: "mv".into(),
+                source: "runs:/abc/model".into(),
+                run_id: Some("other".into()),
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::InvalidParameter(_))
+    ));
     assert_eq!(new_version(store, "mv", "s").await, 2);
     assert_eq!(new_version(store, "mv", "s").await, 3);
     store.delete_model_version("mv", 3).await.unwrap();

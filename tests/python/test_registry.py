@@ -4,6 +4,7 @@ client depends on."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import mlflow
@@ -50,6 +51,9 @@ def test_log_model_registers_and_loads_by_alias_and_version(experiment_id, clien
     registered = mlflow.register_model(f"models:/{info.model_id}", name)
     assert registered.version == "3"
     assert client.get_model_version(name, "3").run_id == run.info.run_id
+    registrations = json.loads(client.get_logged_model(info.model_id).tags["mlflow.modelVersions"])
+    assert {"name": name, "version": "1"} in registrations
+    assert {"name": name, "version": "3"} in registrations
 
 
 def test_registered_model_crud(client):
@@ -226,6 +230,8 @@ def test_prompts(client):
     assert by_alias.format(name="Ana") == "Hello, Ana!"
     by_version = mlflow.genai.load_prompt(f"prompts:/{name}/2")
     assert by_version.format(name="Bo") == "Hi, Bo."
+
+    assert [p.name for p in mlflow.genai.search_prompts(f"name = '{name}'")] == [name]
 
     # Prompts are registered models with a tag, hidden from model searches.
     assert name not in [m.name for m in client.search_registered_models()]

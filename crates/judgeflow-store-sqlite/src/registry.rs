@@ -234,7 +234,9 @@ async fn version_exists(conn: &mut SqliteConnection, name: &str, version: i64) -
         .ok_or_else(|| version_not_found(name, version))
 }
 
-async fn writer_conn(pool: &SqlitePool) -> StoreResult<sqlx::pool::PoolConnection<Sqlite>> {
+/// One connection for a check-then-act pair. On the writer pool (a single connection) this
+/// also serialises the pair against other writes, so no transaction is needed for it.
+async fn acquire(pool: &SqlitePool) -> StoreResult<sqlx::pool::PoolConnection<Sqlite>> {
     pool.acquire().await.map_err(db_err)
 }
 
@@ -407,7 +409,7 @@ pub(crate) async fn set_model_tag(pool: &SqlitePool, name: &str, tag: Tag) -> St
 
 pub(crate) async fn delete_model_tag(pool: &SqlitePool, name: &str, key: &str) -> StoreResult<()> {
     validation::validate_model_name(name)?;
-    let mut conn = writer_conn(pool).await?;
+    let mut conn = acquire(pool).await?;
     model_exists(&mut conn, name).await?;
     sqlx::query("DELETE FROM registered_model_tags WHERE name = ? AND key = ?")
         .bind(name)
@@ -426,7 +428,7 @@ pub(crate) async fn set_alias(
 ) -> StoreResult<()> {
     validation::validate_model_name(name)?;
     validation::validate_alias_settable(alias)?;
-    let mut conn = writer_conn(pool).await?;
+    let mut conn = acquire(pool).await?;
     version_exists(&mut conn, name, version).await?;
     sqlx::query(
         "INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) \
@@ -444,7 +446,7 @@ pub(crate) async fn set_alias(
 pub(crate) async fn delete_alias(pool: &SqlitePool, name: &str, alias: &str) -> StoreResult<()> {
     validation::validate_model_name(name)?;
     validation::validate_alias(alias)?;
-    let mut conn = writer_conn(pool).await?;
+    let mut conn = acquire(pool).await?;
     model_exists(&mut conn, name).await?;
     sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?")
         .bind(name)
@@ -462,7 +464,7 @@ pub(crate) async fn get_version_by_alias(
 ) -> StoreResult<ModelVersion> {
     validation::validate_model_name(name)?;
     validation::validate_alias(alias)?;
-    let mut conn = pool.acquire().await.map_err(db_err)?;
+    let mut conn = acquire(pool).await?;
     model_exists(&mut conn, name).await?;
     let version: Option<i64> = if alias.eq_ignore_ascii_case(judgeflow_domain::LATEST_ALIAS) {
         sqlx::query_scalar("SELECT MAX(version) FROM model_versions WHERE name = ?")
@@ -499,7 +501,7 @@ pub(crate) async fn get_latest_versions(
     stages: &[ModelStage],
 ) -> StoreResult<Vec<ModelVersion>> {
     validation::validate_model_name(name)?;
-    let mut conn = pool.acquire().await.map_err(db_err)?;
+    let mut conn = acquire(pool).await?;
     model_exists(&mut conn, name).await?;
     drop(conn);
     let mut latest = latest_versions(pool, &json_names(std::iter::once(name))?).await?;
@@ -634,8 +636,52 @@ pub(crate) async fn create_version(
     for tag in &new.tags {
         upsert_version_tag(&mut tx, &new.name, version, tag).await?;
     }
+    if let Some(model_id) = &resolved.model_id {
+        record_registration(&mut tx, model_id, &new.name, version).await?;
+    }
     tx.commit().await.map_err(db_err)?;
     get_version(&store.writer, &new.name, version).await
+}
+
+/// The logged-model tag listing the versions that register it (a JSON list of
+/// `{"name", "version"}`), which MLflow's server keeps so the UI can link both ways.
+const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
+
+async fn record_registration(
+    conn: &mut SqliteConnection,
+    model_id: &str,
+    name: &str,
+    version: i64,
+) -> StoreResult<()> {
+    if logged_model_location(conn, model_id).await?.is_none() {
+        return Ok(());
+    }
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?")
+            .bind(model_id)
+            .bind(MODEL_VERSIONS_TAG)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    // A hand-edited tag that is not a JSON list is replaced rather than failing registration.
+    let mut entries: Vec<serde_json::Value> = existing
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default();
+    let entry = serde_json::json!({"name": name, "version": version.to_string()});
+    if !entries.contains(&entry) {
+        entries.push(entry);
+    }
+    sqlx::query(
+        "INSERT INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?) \
+         ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(model_id)
+    .bind(MODEL_VERSIONS_TAG)
+    .bind(serde_json::Value::Array(entries).to_string())
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 async fn upsert_version_tag(
@@ -746,7 +792,7 @@ pub(crate) async fn delete_version_tag(
     key: &str,
 ) -> StoreResult<()> {
     validation::validate_model_name(name)?;
-    let mut conn = writer_conn(pool).await?;
+    let mut conn = acquire(pool).await?;
     version_exists(&mut conn, name, version).await?;
     sqlx::query("DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?")
         .bind(name)

@@ -1262,6 +1262,15 @@ async fn versions_of_logged_models(store: &impl TrackingStore) {
             .unwrap(),
         model.artifact_uri
     );
+    let tags = store.get_logged_model(&model.model_id).await.unwrap().tags;
+    let registrations = tags
+        .iter()
+        .find(|t| t.key == "mlflow.modelVersions")
+        .expect("registration recorded on the logged model");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&registrations.value).unwrap(),
+        serde_json::json!([{"name": "from-logged", "version": "1"}])
+    );
     assert!(matches!(
         store
             .create_model_version(NewModelVersion {

@@ -103,29 +103,31 @@ def test_search_registered_models(client):
     prefix = unique_name("search")
     for suffix, team in [("a", "x"), ("b", "y"), ("c", "y")]:
         client.create_registered_model(f"{prefix}-{suffix}", tags={"team": team})
+    time.sleep(0.01)  # a distinct timestamp for the order-by check
+    client.create_registered_model(f"{prefix}-untagged")
 
     def names(filter_string=None, **kwargs):
         return [m.name for m in client.search_registered_models(filter_string, **kwargs)]
 
-    assert {f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"} <= set(names())
-    assert names(f"name LIKE '{prefix}-%'") == [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
-    assert names(f"name ILIKE '{prefix.upper()}-%'", order_by=["name DESC"]) == [
-        f"{prefix}-c",
-        f"{prefix}-b",
-        f"{prefix}-a",
-    ]
+    tagged = [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
+    assert set(tagged) <= set(names())
+    assert names(f"name LIKE '{prefix}-%'") == [*tagged, f"{prefix}-untagged"]
+    assert names(f"name ILIKE '{prefix.upper()}-_'", order_by=["name DESC"]) == tagged[::-1]
+    assert names(f"name LIKE '{prefix}-%'", order_by=["timestamp DESC"])[0] == f"{prefix}-untagged"
     assert names(f"name = '{prefix}-b'") == [f"{prefix}-b"]
     assert names(f"name LIKE '{prefix}-%' AND tags.team = 'y'") == [f"{prefix}-b", f"{prefix}-c"]
+    # As in MLflow, `!=` on an ordinary tag needs the tag to be there; only the prompt tag is
+    # special (models lack it, and the client's appended `!= 'true'` must keep them).
     assert names(f"name LIKE '{prefix}-%' AND tag.`team` != 'y'") == [f"{prefix}-a"]
     assert names(f"name = '{prefix}-nothing'") == []
 
-    page = client.search_registered_models(f"name LIKE '{prefix}-%'", max_results=2)
-    assert [m.name for m in page] == [f"{prefix}-a", f"{prefix}-b"]
+    page = client.search_registered_models(f"name LIKE '{prefix}-_'", max_results=2)
+    assert [m.name for m in page] == tagged[:2]
     assert page.token
     rest = client.search_registered_models(
-        f"name LIKE '{prefix}-%'", max_results=2, page_token=page.token
+        f"name LIKE '{prefix}-_'", max_results=2, page_token=page.token
     )
-    assert [m.name for m in rest] == [f"{prefix}-c"]
+    assert [m.name for m in rest] == tagged[2:]
     assert not rest.token
 
 

@@ -1134,6 +1134,8 @@ async fn registry_search(store: &impl TrackingStore) {
         ["Beta", "gamma"]
     );
     assert_eq!(model_names(store, "tags.team = 'x'", &[]).await, ["alpha"]);
+    // As in MLflow, `!=` on an ordinary tag needs the tag; only the prompt tag is special.
+    assert_eq!(model_names(store, "tags.team != 'x'", &[]).await, ["Beta"]);
     assert_eq!(
         model_names(store, "tags.team LIKE '%'", &[]).await,
         ["Beta", "alpha"]

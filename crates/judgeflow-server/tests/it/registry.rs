@@ -189,6 +189,17 @@ async fn search_hides_prompts_and_pages() {
         .get("registered-models/search?filter=name+%3D+%27zzz%27")
         .await;
     assert_eq!(body, json!({}));
+
+    // The UI's prefix serves the same API.
+    let response = server
+        .client
+        .get(server.url("/ajax-api/2.0/mlflow/registered-models/get?name=a"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = crate::decode(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["registered_model"]["name"], "a");
 }
 
 #[tokio::test]

@@ -8,9 +8,11 @@
 
 pub mod de;
 mod logged_models;
+mod registry;
 mod tracking;
 
 pub use logged_models::*;
+pub use registry::*;
 pub use tracking::*;
 
 use serde::{Deserialize, Serialize};

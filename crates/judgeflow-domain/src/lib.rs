@@ -1,8 +1,7 @@
 //! Judgeflow's domain: the entities the tracking server stores (experiments, runs with their
 //! params, tags and metric history, dataset inputs, model outputs, logged models), the
 //! model registry (registered models, versions, aliases, stages), the validation rules MLflow
-//! clients rely on, and one parser for MLflow's filter and order-by
-//! grammar.
+//! clients rely on, and one parser for MLflow's filter and order-by grammar.
 //!
 //! Nothing here does I/O: the store crates turn a parsed [`search::Filter`] into SQL, the API
 //! crate turns entities into MLflow's JSON.

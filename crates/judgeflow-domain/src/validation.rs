@@ -242,6 +242,21 @@ pub fn validate_alias_settable(alias: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// A `runs:/<run_id>/<path>` version source must name the run given as `run_id`: the
+/// registry records lineage, and a mismatch would point it at the wrong run.
+pub fn validate_version_source(source: &str, run_id: Option<&str>) -> Result<(), DomainError> {
+    if let Some(rest) = source.strip_prefix("runs:/") {
+        let source_run = rest.trim_start_matches('/').split('/').next().unwrap_or("");
+        if rest.starts_with('/') || run_id != Some(source_run) {
+            return Err(DomainError::invalid(format!(
+                "Invalid model version source: '{source}'. The run_id request parameter must \
+                 identify the resource that contains the source."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A model version number as the wire carries it (a string).
 pub fn parse_version(version: &str) -> Result<i64, DomainError> {
     version.trim().parse::<i64>().map_err(|_| {
@@ -355,6 +370,11 @@ mod tests {
         assert!(validate_alias_settable("v").is_ok());
         assert!(validate_alias("a b").is_err());
         assert!(validate_alias(&"a".repeat(256)).is_err());
+        assert!(validate_version_source("runs:/abc/model", Some("abc")).is_ok());
+        assert!(validate_version_source("runs:/abc/model", None).is_err());
+        assert!(validate_version_source("runs:/abc/model", Some("abd")).is_err());
+        assert!(validate_version_source("runs://host/abc/model", Some("abc")).is_err());
+        assert!(validate_version_source("s3://b/m", None).is_ok());
         assert_eq!(parse_version(" 7").unwrap(), 7);
         assert_eq!(
             parse_version("x").unwrap_err().to_string(),

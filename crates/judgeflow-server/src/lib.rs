@@ -1,5 +1,6 @@
-//! Judgeflow's HTTP server: MLflow's REST API (under `/api` and `/ajax-api`), the proxied
-//! artifact API, and health endpoints, over a [`TrackingStore`] and an [`ArtifactStore`].
+//! Judgeflow's HTTP server: MLflow's REST API (under `/api` and `/ajax-api`) including the
+//! model registry, the proxied artifact API, and health endpoints, over a [`TrackingStore`]
+//! and an [`ArtifactStore`].
 //!
 //! [`router`] builds the application for a state; [`serve`] runs it on a bound listener until
 //! the shutdown future resolves, finishing in-flight requests first. Each resource has its own

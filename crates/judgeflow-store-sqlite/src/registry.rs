@@ -553,6 +553,7 @@ pub(crate) fn create_version(
     )?
     .ok_or_else(|| model_not_found(&new.name))?;
     let resolved = resolve_source(&tx, new)?;
+    validation::validate_version_source(&new.source, resolved.run_id.as_deref())?;
     let version = last_version + 1;
     let now = now_ms();
     execute(
@@ -583,9 +584,52 @@ pub(crate) fn create_version(
     for tag in &new.tags {
         upsert_version_tag(&tx, &new.name, version, tag)?;
     }
+    if let Some(model_id) = &resolved.model_id {
+        record_registration(&tx, model_id, &new.name, version)?;
+    }
     let created = get_version(&tx, &new.name, version)?;
     tx.commit().map_err(db_err)?;
     Ok(created)
+}
+
+/// The logged-model tag listing the versions that register it (a JSON list of
+/// `{"name", "version"}`), which MLflow's server keeps so the UI can link both ways.
+const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
+
+fn record_registration(
+    conn: &Connection,
+    model_id: &str,
+    name: &str,
+    version: i64,
+) -> StoreResult<()> {
+    if logged_model_location(conn, model_id)?.is_none() {
+        return Ok(());
+    }
+    let existing: Option<String> = query_opt(
+        conn,
+        "SELECT value FROM logged_model_tags WHERE model_id = ? AND key = ?",
+        params![model_id, MODEL_VERSIONS_TAG],
+        |row| row.col(0),
+    )?;
+    // A hand-edited tag that is not a JSON list is replaced rather than failing registration.
+    let mut entries: Vec<serde_json::Value> = existing
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default();
+    let entry = serde_json::json!({"name": name, "version": version.to_string()});
+    if !entries.contains(&entry) {
+        entries.push(entry);
+    }
+    execute(
+        conn,
+        "INSERT INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?) \
+         ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
+        params![
+            model_id,
+            MODEL_VERSIONS_TAG,
+            serde_json::Value::Array(entries).to_string()
+        ],
+    )?;
+    Ok(())
 }
 
 fn upsert_version_tag(conn: &Connection, name: &str, version: i64, tag: &Tag) -> StoreResult<()> {

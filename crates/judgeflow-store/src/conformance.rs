@@ -836,8 +836,8 @@ async fn registered_model_lifecycle(store: &impl TrackingStore) {
         vec![Tag::new("team", "b")]
     );
 
-    new_version(store, "m", "runs:/r/model").await;
-    new_version(store, "m", "runs:/r/model").await;
+    new_version(store, "m", "s3://bucket/model").await;
+    new_version(store, "m", "s3://bucket/model").await;
     store
         .set_registered_model_alias("m", "champion", 2)
         .await
@@ -917,6 +917,17 @@ async fn model_version_lifecycle(store: &impl TrackingStore) {
         "runs:/abc/model"
     );
 
+    assert!(matches!(
+        store
+            .create_model_version(NewModelVersion {
+                name: "mv".into(),
+                source: "runs:/abc/model".into(),
+                run_id: Some("other".into()),
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::InvalidParameter(_))
+    ));
     assert_eq!(new_version(store, "mv", "s").await, 2);
     assert_eq!(new_version(store, "mv", "s").await, 3);
     store.delete_model_version("mv", 3).await.unwrap();
@@ -1123,6 +1134,8 @@ async fn registry_search(store: &impl TrackingStore) {
         ["Beta", "gamma"]
     );
     assert_eq!(model_names(store, "tags.team = 'x'", &[]).await, ["alpha"]);
+    // As in MLflow, `!=` on an ordinary tag needs the tag; only the prompt tag is special.
+    assert_eq!(model_names(store, "tags.team != 'x'", &[]).await, ["Beta"]);
     assert_eq!(
         model_names(store, "tags.team LIKE '%'", &[]).await,
         ["Beta", "alpha"]
@@ -1250,6 +1263,15 @@ async fn versions_of_logged_models(store: &impl TrackingStore) {
             .await
             .unwrap(),
         model.artifact_uri
+    );
+    let tags = store.get_logged_model(&model.model_id).await.unwrap().tags;
+    let registrations = tags
+        .iter()
+        .find(|t| t.key == "mlflow.modelVersions")
+        .expect("registration recorded on the logged model");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&registrations.value).unwrap(),
+        serde_json::json!([{"name": "from-logged", "version": "1"}])
     );
     assert!(matches!(
         store

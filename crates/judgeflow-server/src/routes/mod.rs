@@ -5,6 +5,7 @@ pub(crate) mod artifacts;
 mod experiments;
 mod logged_models;
 pub(crate) mod meta;
+mod registry;
 mod runs;
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub(crate) fn api_router(timeout: Duration) -> Router<AppState> {
         .merge(experiments::router())
         .merge(runs::router())
         .merge(logged_models::router())
+        .merge(registry::router())
         .merge(meta::api_router())
         .merge(artifacts::run_listing_router())
         // Unknown methods on known paths are 404 too: the client treats 404 (not 405) as

@@ -4,6 +4,7 @@
 mod artifacts;
 mod experiments;
 mod logged_models;
+mod registry;
 mod runs;
 mod transport;
 
@@ -83,6 +84,18 @@ impl TestServer {
         decode(response).await
     }
 
+    /// Sends JSON with any method (PATCH and DELETE carry bodies in MLflow's API).
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .request(method, self.url(&format!("/api/2.0/mlflow/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        decode(response).await
+    }
+
     pub async fn new_run(&self, experiment_id: &str) -> String {
         let (status, body) = self
             .post(
@@ -128,6 +141,8 @@ macro_rules! snapshot {
             ".**.model_id" => "[model_id]",
             ".**.creation_timestamp_ms" => "[time]",
             ".**.last_updated_timestamp_ms" => "[time]",
+            ".**.creation_timestamp" => "[time]",
+            ".**.last_updated_timestamp" => "[time]",
             ".**.run_name" => "[name]",
         })
     };

@@ -143,7 +143,13 @@ async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
     let mut ids = Vec::new();
     for i in 0..2500_i64 {
         let run = store
-            .create_run(NewRun { experiment_id: "0".into(), user_id: "u".into(), run_name: Some(format!("r{i}")), start_time: i, tags: vec![] })
+            .create_run(NewRun {
+                experiment_id: "0".into(),
+                user_id: "u".into(),
+                run_name: Some(format!("r{i}")),
+                start_time: i,
+                tags: vec![],
+            })
             .await
             .unwrap();
         let id = run.info.run_id;
@@ -153,7 +159,12 @@ async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
             tags.push(Tag::new("rare", "yes"));
         }
         store
-            .log_batch(&id, vec![Metric::new("m", value, 1, 0)], vec![Tag::new("model", if i % 2 == 0 { "a" } else { "b" })], tags)
+            .log_batch(
+                &id,
+                vec![Metric::new("m", value, 1, 0)],
+                vec![Tag::new("model", if i % 2 == 0 { "a" } else { "b" })],
+                tags,
+            )
             .await
             .unwrap();
         ids.push(id);
@@ -184,18 +195,33 @@ async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
         }
     };
     let expect = |keep: &dyn Fn(i64) -> bool| -> BTreeSet<String> {
-        (0..2500).filter(|&i| keep(i)).map(|i| ids[i as usize].clone()).collect()
+        (0..2500)
+            .filter(|&i| keep(i))
+            .map(|i| ids[i as usize].clone())
+            .collect()
     };
     let set = |v: Vec<String>| v.into_iter().collect::<BTreeSet<_>>();
 
     // An unselective tag (2,500 rows, probed per run) and a selective param (1,250, listed).
-    assert_eq!(set(search("tags.t = 'x' AND params.model = 'a'").await), expect(&|i| i % 2 == 0));
+    assert_eq!(
+        set(search("tags.t = 'x' AND params.model = 'a'").await),
+        expect(&|i| i % 2 == 0)
+    );
     // Both unselective: per-run probes on both.
-    assert_eq!(set(search("tags.t = 'x' AND metrics.m > 10").await), expect(&|i| i > 10 && i % 100 != 0));
+    assert_eq!(
+        set(search("tags.t = 'x' AND metrics.m > 10").await),
+        expect(&|i| i > 10 && i % 100 != 0)
+    );
     // NaN satisfies != only, in either form.
     assert_eq!(set(search("metrics.m != 5").await), expect(&|i| i != 5));
-    assert_eq!(set(search("metrics.m != 5 AND tags.rare = 'yes'").await), expect(&|i| i % 500 == 0));
-    assert_eq!(set(search("tags.rare IS NULL AND params.model = 'b'").await), expect(&|i| i % 2 == 1));
+    assert_eq!(
+        set(search("metrics.m != 5 AND tags.rare = 'yes'").await),
+        expect(&|i| i % 500 == 0)
+    );
+    assert_eq!(
+        set(search("tags.rare IS NULL AND params.model = 'b'").await),
+        expect(&|i| i % 2 == 1)
+    );
     assert!(search("tags.t IS NULL").await.is_empty());
     assert_eq!(set(search("tags.t IS NOT NULL").await).len(), 2500);
     // Newest first, whichever the plan.

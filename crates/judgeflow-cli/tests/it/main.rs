@@ -16,6 +16,8 @@ async fn fill(db: &Path) -> Vec<String> {
     )
     .await
     .unwrap();
+    // Listing is newest first; a later millisecond than Default's keeps the order fixed.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let experiment_id = store
         .create_experiment(NewExperiment {
             name: "demo".into(),

@@ -62,56 +62,6 @@ pub(crate) fn open_writer(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
-
-/// A thread that checkpoints the WAL on its own connection. PASSIVE checkpoints never block
-/// the writer or readers; they copy what no reader still needs and stop. The thread ends when
-/// the store is dropped or closed.
-pub(crate) struct Checkpointer {
-    stop: Mutex<Option<std::sync::mpsc::Sender<()>>>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-impl Checkpointer {
-    pub(crate) fn spawn(path: &Path) -> StoreResult<Self> {
-        let conn = Connection::open(path).map_err(db_err)?;
-        configure(&conn).map_err(db_err)?;
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("judgeflow-sqlite-checkpoint".into())
-            .spawn(move || {
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(CHECKPOINT_INTERVAL)
-                {
-                    if let Err(error) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                        tracing::warn!(%error, "WAL checkpoint failed");
-                    }
-                }
-            })
-            .map_err(db_err)?;
-        Ok(Self {
-            stop: Mutex::new(Some(stop)),
-            thread: Mutex::new(Some(thread)),
-        })
-    }
-
-    pub(crate) async fn close(&self) {
-        self.stop
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
-    }
-}
-
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let applied: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -238,8 +188,26 @@ impl Writer {
     }
 }
 
+/// Under load, the writer checkpoints at most this long after the previous checkpoint, so
+/// the WAL holds a fraction of a second of writes; an idle writer checkpoints after the same
+/// time without work.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
 fn writer_loop(mut conn: Connection, jobs: &std::sync::mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
+    let mut dirty = false;
+    let mut last_checkpoint = std::time::Instant::now();
+    loop {
+        if dirty && last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+            checkpoint(&conn);
+            dirty = false;
+            last_checkpoint = std::time::Instant::now();
+        }
+        let first = match jobs.recv_timeout(CHECKPOINT_INTERVAL) {
+            Ok(job) => job,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        dirty = true;
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
@@ -258,6 +226,15 @@ fn writer_loop(mut conn: Connection, jobs: &std::sync::mpsc::Receiver<Job>) {
     }
     if let Err((_, error)) = conn.close() {
         tracing::warn!(%error, "closing the SQLite writer failed");
+    }
+}
+
+/// Copies the WAL back into the database file. Run by the writer between writes, so it can
+/// backfill every frame (unless a reader still needs old ones) and the next write starts the
+/// WAL over instead of growing it: a checkpointer beside a busy writer never catches up.
+fn checkpoint(conn: &Connection) {
+    if let Err(error) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+        tracing::warn!(%error, "WAL checkpoint failed");
     }
 }
 

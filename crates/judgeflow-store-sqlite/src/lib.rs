@@ -36,7 +36,7 @@ use judgeflow_store::{
     RunQuery, RunUpdate, StoreError, StoreResult, TrackingStore,
 };
 
-use crate::db::{Checkpointer, ReadPool, Writer, execute, read};
+use crate::db::{ReadPool, Writer, execute, read};
 
 /// How to open a SQLite store.
 #[derive(Debug, Clone)]
@@ -81,7 +81,6 @@ impl SqliteOptions {
 pub struct SqliteStore {
     reader: ReadPool,
     writer: Writer,
-    checkpointer: std::sync::Arc<Checkpointer>,
     default_artifact_root: String,
 }
 
@@ -112,8 +111,7 @@ impl SqliteStore {
                 rusqlite::params![DEFAULT_EXPERIMENT_NAME, join_root(&root, DEFAULT_EXPERIMENT_ID), now, now],
             )?;
             let reader = db::open_readers(&options.path, options.read_connections)?;
-            let checkpointer = std::sync::Arc::new(Checkpointer::spawn(&options.path)?);
-            Ok(Self { reader, writer: Writer::spawn(writer)?, checkpointer, default_artifact_root: root })
+            Ok(Self { reader, writer: Writer::spawn(writer)?, default_artifact_root: root })
         })
         .await
         .map_err(StoreError::internal)?
@@ -121,7 +119,6 @@ impl SqliteStore {
 
     /// Closes the writer, checkpointing the WAL into the database file.
     pub async fn close(&self) {
-        self.checkpointer.close().await;
         self.writer.close().await;
     }
 

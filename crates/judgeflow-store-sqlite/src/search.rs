@@ -301,9 +301,16 @@ pub(crate) fn search_runs(
     builder.push(")");
     push_stages(&mut builder, "r.lifecycle_stage", query.view);
     // Selective comparisons first: their lists are built once and are the cheapest test.
+    let ordered_by_child = query
+        .order_by
+        .iter()
+        .any(|o| o.entity != EntityType::Attribute);
     let mut filters = Vec::with_capacity(query.filter.len());
     for comparison in &query.filter {
         let probe = match run_child_table(comparison.entity) {
+            // Ordering by a child value sorts every match, so no scan stops early: listing
+            // the matches once is then cheaper than probing each run.
+            Some(_) if ordered_by_child => Probe::List,
             Some((table, values)) => choose_probe(conn, table, comparison, values)?,
             None => Probe::List,
         };

@@ -283,9 +283,7 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
         .await
         .unwrap();
     assert_eq!(history.items.len(), 20_000);
-    let wal = std::fs::metadata(dir.path().join("wal.db-wal"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let wal = std::fs::metadata(dir.path().join("wal.db-wal")).map_or(0, |m| m.len());
     let db = std::fs::metadata(&path).unwrap().len();
     assert!(
         wal < 32 * 1024 * 1024,

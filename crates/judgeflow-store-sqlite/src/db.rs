@@ -243,8 +243,14 @@ fn run_job(conn: &mut Connection, job: Job) -> Option<(bool, Reply)> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))).ok()
 }
 
+/// A statement without parameters or rows, prepared once per connection: the group's
+/// transaction control runs for every write, and parsing it each time showed in profiles.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn run_group(conn: &mut Connection, group: Vec<Job>) {
-    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(error) = run_cached(conn, "BEGIN IMMEDIATE") {
         tracing::warn!(%error, "could not begin a group transaction; running jobs one by one");
         for job in group {
             if let Some((_, reply)) = run_job(conn, job) {
@@ -255,16 +261,16 @@ fn run_group(conn: &mut Connection, group: Vec<Job>) {
     }
     let mut replies = Vec::with_capacity(group.len());
     for job in group {
-        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let savepoint = run_cached(conn, "SAVEPOINT job");
         let outcome = run_job(conn, job);
         let keep = matches!(outcome, Some((true, _)));
         if savepoint.is_ok() {
-            let end = if keep {
-                "RELEASE job"
+            let rolled_back = if keep {
+                Ok(())
             } else {
-                "ROLLBACK TO job; RELEASE job"
+                run_cached(conn, "ROLLBACK TO job")
             };
-            if let Err(error) = conn.execute_batch(end) {
+            if let Err(error) = rolled_back.and_then(|()| run_cached(conn, "RELEASE job")) {
                 tracing::warn!(%error, "could not end a job savepoint");
             }
         }
@@ -272,7 +278,7 @@ fn run_group(conn: &mut Connection, group: Vec<Job>) {
             replies.push(reply);
         }
     }
-    let commit_error = conn.execute_batch("COMMIT").err().map(|error| {
+    let commit_error = run_cached(conn, "COMMIT").err().map(|error| {
         let _ = conn.execute_batch("ROLLBACK");
         error.to_string()
     });

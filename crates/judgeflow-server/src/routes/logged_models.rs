@@ -128,7 +128,7 @@ async fn log_params(
 async fn search(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<SearchLoggedModelsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<super::Body<Vec<LoggedModel>>>> {
     let order_by = request
         .order_by
         .into_iter()
@@ -154,17 +154,9 @@ async fn search(
         page_token: page_token(request.page_token.as_deref())?,
     };
     let page = state.store.search_logged_models(&query).await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["models"] = json!(
-            page.items
-                .into_iter()
-                .map(LoggedModel::from)
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::page(
+        "models",
+        page.items.into_iter().map(LoggedModel::from).collect(),
+        page.next_page_token,
+    ))
 }

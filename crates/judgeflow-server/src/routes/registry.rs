@@ -147,7 +147,7 @@ async fn get_model(
 async fn search_models(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<SearchRegistryRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<super::Body<Vec<RegisteredModel>>>> {
     let query = registry_query(
         &request,
         &search::REGISTERED_MODELS,
@@ -155,19 +155,11 @@ async fn search_models(
         MAX_REGISTERED_MODELS_PER_PAGE,
     )?;
     let page = state.store.search_registered_models(&query).await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["registered_models"] = json!(
-            page.items
-                .into_iter()
-                .map(RegisteredModel::from)
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::page(
+        "registered_models",
+        page.items.into_iter().map(RegisteredModel::from).collect(),
+        page.next_page_token,
+    ))
 }
 
 async fn update_model(
@@ -323,7 +315,7 @@ async fn get_version(
 async fn search_versions(
     State(state): State<AppState>,
     Mlflow(request): Mlflow<SearchRegistryRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<super::Body<Vec<ModelVersion>>>> {
     let query = registry_query(
         &request,
         &search::MODEL_VERSIONS,
@@ -331,19 +323,11 @@ async fn search_versions(
         MAX_MODEL_VERSIONS_PER_PAGE,
     )?;
     let page = state.store.search_model_versions(&query).await?;
-    let mut body = json!({});
-    if !page.items.is_empty() {
-        body["model_versions"] = json!(
-            page.items
-                .into_iter()
-                .map(ModelVersion::from)
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(token) = page.next_page_token {
-        body["next_page_token"] = json!(token);
-    }
-    Ok(Json(body))
+    Ok(super::page(
+        "model_versions",
+        page.items.into_iter().map(ModelVersion::from).collect(),
+        page.next_page_token,
+    ))
 }
 
 async fn update_version(

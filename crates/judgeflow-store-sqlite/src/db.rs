@@ -1,10 +1,10 @@
 //! Connections, migrations and the small SQL builder the query modules share.
 //!
 //! SQLite runs in-process, so a statement costs microseconds; what costs more is every hop
-//! between threads. Each store call therefore runs as *one* closure on a blocking thread:
-//! writes on the single writer connection (SQLite allows one writer; a queue in front of it is
-//! better than `SQLITE_BUSY`), reads on a pool of read-only connections, which WAL lets run
-//! beside the writer.
+//! between threads. Each store call therefore runs as *one* closure: writes are queued to the
+//! thread that owns the single writer connection (SQLite allows one writer; a queue in front
+//! of it is better than `SQLITE_BUSY`), reads run on a blocking thread with a connection from
+//! a pool of read-only ones, which WAL lets run beside the writer.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -54,9 +54,11 @@ pub(crate) fn open_writer(path: &Path) -> StoreResult<Connection> {
         )));
     }
     configure(&conn).map_err(db_err)?;
-    // Checkpoints fsync; run inside a write they would stall it (and every write queued behind
-    // it) for the length of a disk flush. The `Checkpointer` runs them beside the writer.
-    conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+    // Checkpoints fsync. SQLite's automatic one runs inside a COMMIT, so the caller (and every
+    // write queued behind it) waits for a disk flush; the writer thread runs them instead,
+    // between groups, after the callers have their answers (see `writer_loop`). When the WAL
+    // starts over after a checkpoint, its file is cut back to this size.
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")
         .map_err(db_err)?;
     migrate(&mut conn)?;
     Ok(conn)
@@ -170,8 +172,8 @@ impl Writer {
             .map_err(|_| StoreError::internal("the write was aborted"))?
     }
 
-    /// Stops taking writes, lets queued ones finish, and closes the connection (which
-    /// checkpoints the WAL into the database file).
+    /// Stops taking writes, lets queued ones finish, checkpoints the WAL and closes the
+    /// connection.
     pub(crate) async fn close(&self) {
         self.jobs
             .lock()
@@ -223,6 +225,10 @@ fn writer_loop(mut conn: Connection, jobs: &std::sync::mpsc::Receiver<Job>) {
             continue;
         }
         run_group(&mut conn, group);
+    }
+    // Readers may still hold connections, so closing this one need not checkpoint by itself.
+    if dirty {
+        checkpoint(&conn);
     }
     if let Err((_, error)) = conn.close() {
         tracing::warn!(%error, "closing the SQLite writer failed");

@@ -220,13 +220,17 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> StoreR
             .map_err(db_err)?;
     }
     // Reduce the batch to its newest point per key before touching latest_metrics.
-    let mut newest: Vec<&Metric> = Vec::new();
+    // A map, not a scan per point: a batch may carry 1,000 distinct keys.
+    let mut newest: HashMap<&str, &Metric> = HashMap::with_capacity(metrics.len().min(1024));
     for metric in metrics {
-        match newest.iter_mut().find(|m| m.key == metric.key) {
-            Some(slot) if metric.is_newer_than(slot) => *slot = metric,
-            Some(_) => {}
-            None => newest.push(metric),
-        }
+        newest
+            .entry(metric.key.as_str())
+            .and_modify(|slot| {
+                if metric.is_newer_than(slot) {
+                    *slot = metric;
+                }
+            })
+            .or_insert(metric);
     }
     // A stored point is replaced only by a newer one: greater step, then timestamp, then
     // value, with NaN below every number.
@@ -239,7 +243,7 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> StoreR
                    (latest_metrics.step, latest_metrics.timestamp, latest_metrics.is_nan = 0, latest_metrics.value)",
         )
         .map_err(db_err)?;
-    for metric in newest {
+    for metric in newest.into_values() {
         let (value, is_nan) = encode_value(metric.value);
         latest
             .execute(params![

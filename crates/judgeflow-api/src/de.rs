@@ -158,22 +158,62 @@ pub fn lenient_opt_string<'de, D: Deserializer<'de>>(
     deserializer.deserialize_any(V)
 }
 
-/// A list that may also arrive as a single value (a query string with one occurrence).
+/// A list that may also arrive as a single value (a query string with one occurrence), or as
+/// `null`. A visitor rather than an untagged enum: an untagged enum buffers the whole value
+/// (a 1,000-metric batch) into serde's `Content` before trying each variant.
 pub fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Vec<T>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
-        Null(()),
+    use serde::de::value::{
+        BoolDeserializer, BorrowedStrDeserializer, F64Deserializer, I64Deserializer,
+        MapAccessDeserializer, StrDeserializer, StringDeserializer, U64Deserializer,
+    };
+
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list or a single value")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(item) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(|item| vec![item])
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            T::deserialize(BorrowedStrDeserializer::new(v)).map(|item| vec![item])
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            T::deserialize(StrDeserializer::new(v)).map(|item| vec![item])
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            T::deserialize(StringDeserializer::new(v)).map(|item| vec![item])
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            T::deserialize(I64Deserializer::new(v)).map(|item| vec![item])
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            T::deserialize(U64Deserializer::new(v)).map(|item| vec![item])
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            T::deserialize(F64Deserializer::new(v)).map(|item| vec![item])
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            T::deserialize(BoolDeserializer::new(v)).map(|item| vec![item])
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
     }
-    Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::Many(items) => items,
-        OneOrMany::One(item) => vec![item],
-        OneOrMany::Null(()) => Vec::new(),
-    })
+    deserializer.deserialize_any(V(std::marker::PhantomData))
 }
 
 /// Serializes a double like MLflow's SQL server: NaN as `"NaN"`, infinities clamped to ±max.

@@ -360,6 +360,13 @@ impl Sql {
         self
     }
 
+    /// Appends another fragment, text and bound values.
+    pub(crate) fn append(&mut self, other: &Sql) -> &mut Self {
+        self.text.push_str(&other.text);
+        self.binds.extend(other.binds.iter().cloned());
+        self
+    }
+
     /// `?, ?, ?` for each value.
     pub(crate) fn push_bind_list<V: Into<Value>>(
         &mut self,

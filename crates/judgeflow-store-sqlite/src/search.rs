@@ -5,6 +5,7 @@
 //! is selective, or probe it per run when the order-by index is the better start, which keeps
 //! search fast at 100,000 runs either way. Values are always bound, never spliced.
 
+use judgeflow_domain::RunInfo;
 use judgeflow_domain::ViewType;
 use judgeflow_domain::search::{CompareOp, Comparison, EntityType, Literal, OrderBy};
 use judgeflow_store::{Page, RunQuery, StoreError, StoreResult};
@@ -294,47 +295,140 @@ pub(crate) fn search_runs(
             next_page_token: None,
         });
     }
-    let mut builder = Sql::new(format!(
-        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN ("
-    ));
-    builder.push_bind_list(experiment_ids);
-    builder.push(")");
-    push_stages(&mut builder, "r.lifecycle_stage", query.view);
-    // Selective comparisons first: their lists are built once and are the cheapest test.
-    let ordered_by_child = query
+    // The WHERE body every plan below shares.
+    let mut conditions = Sql::new(" r.experiment_id IN (");
+    conditions.push_bind_list(experiment_ids);
+    conditions.push(")");
+    push_stages(&mut conditions, "r.lifecycle_stage", query.view);
+    let leading_metric = query
         .order_by
-        .iter()
-        .any(|o| o.entity != EntityType::Attribute);
+        .first()
+        .filter(|o| o.entity == EntityType::Metric);
+    // Ordering by a child value (other than a leading metric, read from its index) sorts
+    // every match, so no scan stops early: listing the matches once is then cheaper than
+    // probing each run.
+    let sorts_all = leading_metric.is_none()
+        && query
+            .order_by
+            .iter()
+            .any(|o| o.entity != EntityType::Attribute);
     let mut filters = Vec::with_capacity(query.filter.len());
     for comparison in &query.filter {
         let probe = match run_child_table(comparison.entity) {
-            // Ordering by a child value sorts every match, so no scan stops early: listing
-            // the matches once is then cheaper than probing each run.
-            Some(_) if ordered_by_child => Probe::List,
+            Some(_) if sorts_all => Probe::List,
             Some((table, values)) => choose_probe(conn, table, comparison, values)?,
             None => Probe::List,
         };
         filters.push((probe, comparison));
     }
+    // Selective comparisons first: their lists are built once and are the cheapest test.
     filters.sort_by_key(|(probe, _)| *probe == Probe::PerRow);
     for (probe, comparison) in filters {
-        push_run_filter(&mut builder, comparison, probe)?;
+        push_run_filter(&mut conditions, comparison, probe)?;
     }
-    builder.push(" ORDER BY ");
-    for order in &query.order_by {
-        push_run_order(&mut builder, order)?;
-        builder.push(", ");
-    }
-    builder.push("r.start_time DESC, r.run_uuid ASC LIMIT ");
-    builder.push_bind((query.max_results + 1) as i64);
-    builder.push(" OFFSET ");
-    builder.push_bind(query.page_token.offset as i64);
-    let infos = builder.rows(conn, run_info)?;
-    let page = Page::from_overfetch(infos, query.page_token.offset, query.max_results);
+    let limit = query.max_results + 1;
+    let offset = query.page_token.offset;
+    let infos = if let Some(metric) = leading_metric {
+        by_metric(
+            conn,
+            &conditions,
+            metric,
+            &query.order_by[1..],
+            limit,
+            offset,
+        )?
+    } else {
+        let mut sql = Sql::new(format!("SELECT {RUN_COLUMNS} FROM runs r WHERE"));
+        sql.append(&conditions);
+        sql.push(" ORDER BY ");
+        push_order_tail(&mut sql, &query.order_by)?;
+        sql.push(" LIMIT ");
+        sql.push_bind(limit as i64);
+        sql.push(" OFFSET ");
+        sql.push_bind(offset as i64);
+        sql.rows(conn, run_info)?
+    };
+    let page = Page::from_overfetch(infos, offset, query.max_results);
     Ok(Page {
         items: load_runs(conn, page.items)?,
         next_page_token: page.next_page_token,
     })
+}
+
+/// The given order terms, then the default order (`start_time DESC, run_id`).
+fn push_order_tail(sql: &mut Sql, order_by: &[OrderBy]) -> StoreResult<()> {
+    for order in order_by {
+        push_run_order(sql, order)?;
+        sql.push(", ");
+    }
+    sql.push("r.start_time DESC, r.run_uuid ASC");
+    Ok(())
+}
+
+/// Runs ordered by a metric first: those with a number in value order, read off the
+/// `(key, value)` index so the scan stops once the page is full; then those where it is NaN;
+/// then those without it (MLflow's order in both directions). The page is cut across the
+/// three segments as one list: each segment is asked for what is still missing, skipping
+/// what earlier pages took.
+fn by_metric(
+    conn: &Connection,
+    conditions: &Sql,
+    metric: &OrderBy,
+    rest: &[OrderBy],
+    limit: usize,
+    offset: usize,
+) -> StoreResult<Vec<RunInfo>> {
+    let direction = if metric.ascending { "ASC" } else { "DESC" };
+    let mut found = Vec::with_capacity(limit);
+    let mut skip = offset;
+    for segment in 0..3 {
+        let need = limit - found.len();
+        if need == 0 {
+            break;
+        }
+        let mut body = Sql::default();
+        if segment < 2 {
+            body.push(" FROM latest_metrics o CROSS JOIN runs r ON r.run_uuid = o.run_uuid WHERE o.key = ");
+            body.push_bind(metric.key.clone());
+            body.push(if segment == 0 {
+                " AND o.is_nan = 0 AND"
+            } else {
+                " AND o.is_nan = 1 AND"
+            });
+        } else {
+            body.push(" FROM runs r WHERE NOT EXISTS (SELECT 1 FROM latest_metrics c WHERE c.run_uuid = r.run_uuid AND c.key = ");
+            body.push_bind(metric.key.clone());
+            body.push(") AND");
+        }
+        body.append(conditions);
+        let mut sql = Sql::new(format!("SELECT {RUN_COLUMNS}"));
+        sql.append(&body);
+        sql.push(" ORDER BY ");
+        if segment == 0 {
+            sql.push(format!("o.value {direction}, "));
+        }
+        push_order_tail(&mut sql, rest)?;
+        sql.push(" LIMIT ");
+        sql.push_bind(need as i64);
+        sql.push(" OFFSET ");
+        sql.push_bind(skip as i64);
+        let rows = sql.rows(conn, run_info)?;
+        skip = if rows.is_empty() && skip > 0 {
+            // The segment ended before the offset: count it to know how far into the next one.
+            let mut count = Sql::new("SELECT COUNT(*)");
+            count.append(&body);
+            let total: i64 = count
+                .rows(conn, |row| row.col(0))?
+                .into_iter()
+                .next()
+                .unwrap_or(0);
+            skip.saturating_sub(usize::try_from(total).unwrap_or(usize::MAX))
+        } else {
+            0
+        };
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -290,3 +290,100 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
         "WAL grew to {wal} bytes (database: {db} bytes)"
     );
 }
+
+/// Ordering by a metric reads numbers off the index, then NaN, then runs without the metric;
+/// pages cut across those segments must still form one list in MLflow's order.
+#[tokio::test]
+async fn metric_order_pages_across_numbers_nan_and_missing() {
+    use judgeflow_domain::search::{RUNS, parse_filter, parse_order_by};
+    use judgeflow_domain::{Metric, Tag, ViewType};
+    use judgeflow_store::{NewRun, PageToken, RunQuery};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(&dir).await;
+    // (start_time, value): None = no metric, NaN for every tenth.
+    let mut runs: Vec<(i64, Option<f64>, String)> = Vec::new();
+    for i in 0..300_i64 {
+        let id = store
+            .create_run(NewRun {
+                experiment_id: "0".into(),
+                user_id: "u".into(),
+                run_name: None,
+                start_time: i,
+                tags: vec![],
+            })
+            .await
+            .unwrap()
+            .info
+            .run_id;
+        let value = if i % 7 == 0 {
+            None
+        } else if i % 10 == 0 {
+            Some(f64::NAN)
+        } else {
+            Some(((i * 37) % 101) as f64) // ties on purpose
+        };
+        let metrics = value
+            .map(|v| vec![Metric::new("m", v, 1, 0)])
+            .unwrap_or_default();
+        store
+            .log_batch(&id, metrics, vec![Tag::new("p", "x")], vec![])
+            .await
+            .unwrap();
+        runs.push((i, value, id));
+    }
+    for ascending in [true, false] {
+        // MLflow's order: numbers by value, NaN, then missing; ties newest first, then id.
+        let rank = |v: Option<f64>| match v {
+            Some(x) if !x.is_nan() => 0,
+            Some(_) => 1,
+            None => 2,
+        };
+        let mut expected = runs.clone();
+        expected.sort_by(|a, b| {
+            rank(a.1)
+                .cmp(&rank(b.1))
+                .then_with(|| match (a.1, b.1) {
+                    (Some(x), Some(y)) if !x.is_nan() && !y.is_nan() => {
+                        if ascending {
+                            x.total_cmp(&y)
+                        } else {
+                            y.total_cmp(&x)
+                        }
+                    }
+                    _ => std::cmp::Ordering::Equal,
+                })
+                .then(b.0.cmp(&a.0))
+                .then(a.2.cmp(&b.2))
+        });
+        let expected: Vec<String> = expected.into_iter().map(|r| r.2).collect();
+        let order = parse_order_by(
+            if ascending {
+                "metrics.m ASC"
+            } else {
+                "metrics.m DESC"
+            },
+            &RUNS,
+        )
+        .unwrap();
+        let mut found = Vec::new();
+        let mut token = PageToken::default();
+        loop {
+            let query = RunQuery {
+                experiment_ids: vec!["0".into()],
+                filter: parse_filter("params.p = 'x'", &RUNS).unwrap(),
+                order_by: vec![order.clone()],
+                view: ViewType::ActiveOnly,
+                max_results: 7,
+                page_token: token,
+            };
+            let page = store.search_runs(&query).await.unwrap();
+            found.extend(page.items.into_iter().map(|r| r.info.run_id));
+            match page.next_page_token {
+                Some(next) => token = PageToken::decode(Some(&next)).unwrap(),
+                None => break,
+            }
+        }
+        assert_eq!(found, expected, "ascending = {ascending}");
+    }
+}

@@ -18,6 +18,59 @@ fn uuid_like() -> String {
     format!("store-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// A run in the Default experiment; returns its id.
+async fn new_run(store: &SqliteStore, run_name: Option<String>, start_time: i64) -> String {
+    store
+        .create_run(judgeflow_store::NewRun {
+            experiment_id: "0".into(),
+            user_id: "u".into(),
+            run_name,
+            start_time,
+            tags: vec![],
+        })
+        .await
+        .unwrap()
+        .info
+        .run_id
+}
+
+/// Every run id a search returns in the Default experiment, following page tokens to the end.
+async fn search_all(
+    store: &SqliteStore,
+    filter: &str,
+    order_by: &[&str],
+    max_results: usize,
+) -> Vec<String> {
+    use judgeflow_domain::ViewType;
+    use judgeflow_domain::search::{RUNS, parse_filter, parse_order_by};
+    use judgeflow_store::{PageToken, RunQuery};
+
+    let filter = parse_filter(filter, &RUNS).unwrap();
+    let order_by: Vec<_> = order_by
+        .iter()
+        .map(|o| parse_order_by(o, &RUNS).unwrap())
+        .collect();
+    let mut found = Vec::new();
+    let mut token = PageToken::default();
+    loop {
+        let query = RunQuery {
+            experiment_ids: vec!["0".into()],
+            filter: filter.clone(),
+            order_by: order_by.clone(),
+            view: ViewType::ActiveOnly,
+            max_results,
+            page_token: token,
+        };
+        let page = store.search_runs(&query).await.unwrap();
+        found.extend(page.items.into_iter().map(|r| r.info.run_id));
+        match page.next_page_token {
+            Some(next) => token = PageToken::decode(Some(&next)).unwrap(),
+            None => break,
+        }
+    }
+    found
+}
+
 #[tokio::test]
 async fn conformance() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,22 +107,11 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
 #[tokio::test]
 async fn concurrent_writes_commit_together_and_fail_alone() {
     use judgeflow_domain::{Metric, Tag};
-    use judgeflow_store::{NewRun, StoreError};
+    use judgeflow_store::StoreError;
 
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(fresh_store(&dir).await);
-    let run = store
-        .create_run(NewRun {
-            experiment_id: "0".into(),
-            user_id: "u".into(),
-            run_name: None,
-            start_time: 1,
-            tags: vec![],
-        })
-        .await
-        .unwrap()
-        .info
-        .run_id;
+    let run = new_run(&store, None, 1).await;
     store
         .log_batch(&run, vec![], vec![Tag::new("p", "fixed")], vec![])
         .await
@@ -134,25 +176,13 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
 async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
     use std::collections::BTreeSet;
 
-    use judgeflow_domain::search::{RUNS, parse_filter};
-    use judgeflow_domain::{Metric, Tag, ViewType};
-    use judgeflow_store::{NewRun, PageToken, RunQuery};
+    use judgeflow_domain::{Metric, Tag};
 
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_store(&dir).await;
     let mut ids = Vec::new();
     for i in 0..2500_i64 {
-        let run = store
-            .create_run(NewRun {
-                experiment_id: "0".into(),
-                user_id: "u".into(),
-                run_name: Some(format!("r{i}")),
-                start_time: i,
-                tags: vec![],
-            })
-            .await
-            .unwrap();
-        let id = run.info.run_id;
+        let id = new_run(&store, Some(format!("r{i}")), i).await;
         let value = if i % 100 == 0 { f64::NAN } else { i as f64 };
         let mut tags = vec![Tag::new("t", "x")];
         if i % 500 == 0 {
@@ -169,31 +199,6 @@ async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
             .unwrap();
         ids.push(id);
     }
-    let search = |filter: &str| {
-        let filter = parse_filter(filter, &RUNS).unwrap();
-        let store = &store;
-        async move {
-            let mut found = Vec::new();
-            let mut token = PageToken::default();
-            loop {
-                let query = RunQuery {
-                    experiment_ids: vec!["0".into()],
-                    filter: filter.clone(),
-                    order_by: vec![],
-                    view: ViewType::ActiveOnly,
-                    max_results: 1000,
-                    page_token: token,
-                };
-                let page = store.search_runs(&query).await.unwrap();
-                found.extend(page.items.into_iter().map(|r| r.info.run_id));
-                match page.next_page_token {
-                    Some(next) => token = PageToken::decode(Some(&next)).unwrap(),
-                    None => break,
-                }
-            }
-            found
-        }
-    };
     let expect = |keep: &dyn Fn(i64) -> bool| -> BTreeSet<String> {
         (0..2500)
             .filter(|&i| keep(i))
@@ -204,28 +209,44 @@ async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
 
     // An unselective tag (2,500 rows, probed per run) and a selective param (1,250, listed).
     assert_eq!(
-        set(search("tags.t = 'x' AND params.model = 'a'").await),
+        set(search_all(&store, "tags.t = 'x' AND params.model = 'a'", &[], 1000).await),
         expect(&|i| i % 2 == 0)
     );
     // Both unselective: per-run probes on both.
     assert_eq!(
-        set(search("tags.t = 'x' AND metrics.m > 10").await),
+        set(search_all(&store, "tags.t = 'x' AND metrics.m > 10", &[], 1000).await),
         expect(&|i| i > 10 && i % 100 != 0)
     );
     // NaN satisfies != only, in either form.
-    assert_eq!(set(search("metrics.m != 5").await), expect(&|i| i != 5));
     assert_eq!(
-        set(search("metrics.m != 5 AND tags.rare = 'yes'").await),
+        set(search_all(&store, "metrics.m != 5", &[], 1000).await),
+        expect(&|i| i != 5)
+    );
+    assert_eq!(
+        set(search_all(&store, "metrics.m != 5 AND tags.rare = 'yes'", &[], 1000).await),
         expect(&|i| i % 500 == 0)
     );
     assert_eq!(
-        set(search("tags.rare IS NULL AND params.model = 'b'").await),
+        set(search_all(
+            &store,
+            "tags.rare IS NULL AND params.model = 'b'",
+            &[],
+            1000
+        )
+        .await),
         expect(&|i| i % 2 == 1)
     );
-    assert!(search("tags.t IS NULL").await.is_empty());
-    assert_eq!(set(search("tags.t IS NOT NULL").await).len(), 2500);
+    assert!(
+        search_all(&store, "tags.t IS NULL", &[], 1000)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        set(search_all(&store, "tags.t IS NOT NULL", &[], 1000).await).len(),
+        2500
+    );
     // Newest first, whichever the plan.
-    let ordered = search("tags.t = 'x'").await;
+    let ordered = search_all(&store, "tags.t = 'x'", &[], 1000).await;
     assert_eq!(ordered.first(), Some(&ids[2499]));
     assert_eq!(ordered.last(), Some(&ids[0]));
 }
@@ -235,7 +256,6 @@ async fn search_gives_the_same_answers_for_selective_and_unselective_filters() {
 #[tokio::test]
 async fn the_wal_stays_bounded_under_sustained_writes() {
     use judgeflow_domain::Metric;
-    use judgeflow_store::NewRun;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wal.db");
@@ -246,18 +266,7 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
         .await
         .unwrap(),
     );
-    let run = store
-        .create_run(NewRun {
-            experiment_id: "0".into(),
-            user_id: "u".into(),
-            run_name: None,
-            start_time: 1,
-            tags: vec![],
-        })
-        .await
-        .unwrap()
-        .info
-        .run_id;
+    let run = new_run(&store, None, 1).await;
     let mut writers = Vec::new();
     for w in 0..4_i64 {
         let (store, run) = (store.clone(), run.clone());
@@ -295,27 +304,14 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
 /// pages cut across those segments must still form one list in MLflow's order.
 #[tokio::test]
 async fn metric_order_pages_across_numbers_nan_and_missing() {
-    use judgeflow_domain::search::{RUNS, parse_filter, parse_order_by};
-    use judgeflow_domain::{Metric, Tag, ViewType};
-    use judgeflow_store::{NewRun, PageToken, RunQuery};
+    use judgeflow_domain::{Metric, Tag};
 
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_store(&dir).await;
     // (start_time, value): None = no metric, NaN for every tenth.
     let mut runs: Vec<(i64, Option<f64>, String)> = Vec::new();
     for i in 0..300_i64 {
-        let id = store
-            .create_run(NewRun {
-                experiment_id: "0".into(),
-                user_id: "u".into(),
-                run_name: None,
-                start_time: i,
-                tags: vec![],
-            })
-            .await
-            .unwrap()
-            .info
-            .run_id;
+        let id = new_run(&store, None, i).await;
         let value = if i % 7 == 0 {
             None
         } else if i % 10 == 0 {
@@ -357,33 +353,12 @@ async fn metric_order_pages_across_numbers_nan_and_missing() {
                 .then(a.2.cmp(&b.2))
         });
         let expected: Vec<String> = expected.into_iter().map(|r| r.2).collect();
-        let order = parse_order_by(
-            if ascending {
-                "metrics.m ASC"
-            } else {
-                "metrics.m DESC"
-            },
-            &RUNS,
-        )
-        .unwrap();
-        let mut found = Vec::new();
-        let mut token = PageToken::default();
-        loop {
-            let query = RunQuery {
-                experiment_ids: vec!["0".into()],
-                filter: parse_filter("params.p = 'x'", &RUNS).unwrap(),
-                order_by: vec![order.clone()],
-                view: ViewType::ActiveOnly,
-                max_results: 7,
-                page_token: token,
-            };
-            let page = store.search_runs(&query).await.unwrap();
-            found.extend(page.items.into_iter().map(|r| r.info.run_id));
-            match page.next_page_token {
-                Some(next) => token = PageToken::decode(Some(&next)).unwrap(),
-                None => break,
-            }
-        }
+        let order = if ascending {
+            "metrics.m ASC"
+        } else {
+            "metrics.m DESC"
+        };
+        let found = search_all(&store, "params.p = 'x'", &[order], 7).await;
         assert_eq!(found, expected, "ascending = {ascending}");
     }
 }

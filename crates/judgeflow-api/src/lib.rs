@@ -8,11 +8,15 @@
 
 pub mod de;
 mod logged_models;
+mod otlp;
 mod registry;
+mod traces;
 mod tracking;
 
 pub use logged_models::*;
+pub use otlp::*;
 pub use registry::*;
+pub use traces::*;
 pub use tracking::*;
 
 use serde::{Deserialize, Serialize};

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api.clone())
         .nest("/ajax-api", api)
         .merge(routes::artifacts::router())
+        .merge(routes::otlp::router())
         .fallback(routes::not_found)
         .with_state(state)
         .layer(CatchPanicLayer::custom(routes::panic_response))

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_tracking.sql"),
     include_str!("../migrations/0002_registry.sql"),
     include_str!("../migrations/0003_covering_metric_index.sql"),
+    include_str!("../migrations/0004_traces.sql"),
 ];
 
 /// Prepared statements kept per connection: search builds a handful of shapes per filter.
@@ -30,8 +31,34 @@ pub(crate) fn db_err(error: impl std::fmt::Display) -> StoreError {
     StoreError::internal(error)
 }
 
+/// `regexp(pattern, text)`, which SQLite's `REGEXP` operator calls (MLflow's `RLIKE`). The
+/// compiled pattern is cached per statement, so a search compiles it once.
+fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let regex: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(0, |value| {
+                let pattern = value
+                    .as_str()
+                    .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+                regex::Regex::new(pattern).map_err(|e| rusqlite::Error::UserFunctionError(e.into()))
+            })?;
+            Ok(match ctx.get_raw(1) {
+                rusqlite::types::ValueRef::Text(text) => {
+                    regex.is_match(&String::from_utf8_lossy(text))
+                }
+                _ => false,
+            })
+        },
+    )
+}
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
+    register_regexp(conn)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // NORMAL in WAL mode is crash-safe (a kill never corrupts or half-applies a transaction);
     // only an OS crash may lose the last commits.

@@ -21,10 +21,12 @@ mod registry;
 mod rows;
 mod runs;
 mod search;
+mod traces;
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use judgeflow_domain::{Assessment, AssessmentUpdate, SpanRecord, TraceInfo};
 use judgeflow_domain::{
     DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, DatasetInput, Experiment, LoggedModel,
     LoggedModelStatus, Metric, ModelInput, ModelOutput, ModelStage, ModelVersion, Param,
@@ -33,7 +35,8 @@ use judgeflow_domain::{
 use judgeflow_store::{
     ExperimentQuery, LoggedModelQuery, MetricIntervalQuery, NewExperiment, NewLoggedModel,
     NewModelVersion, NewRegisteredModel, NewRun, Page, PageToken, RegistryQuery, RegistryStore,
-    RunQuery, RunUpdate, StoreError, StoreResult, TrackingStore,
+    RunQuery, RunUpdate, SpanCursor, SpanPage, StoreError, StoreResult, TraceDeletion, TraceQuery,
+    TraceStore, TrackingStore,
 };
 
 use crate::db::{ReadPool, Writer, execute, read};
@@ -476,5 +479,103 @@ mod tests {
         let bare = SqliteOptions::from_uri("./data/x.db", "mlflow-artifacts:").unwrap();
         assert_eq!(bare.path, PathBuf::from("./data/x.db"));
         assert!(SqliteOptions::from_uri("postgresql://x", "r").is_err());
+    }
+}
+
+#[async_trait]
+impl TraceStore for SqliteStore {
+    async fn start_trace(&self, info: TraceInfo) -> StoreResult<TraceInfo> {
+        self.write(move |c| traces::start_trace(c, info)).await
+    }
+
+    async fn log_spans(&self, experiment_id: &str, spans: Vec<SpanRecord>) -> StoreResult<()> {
+        let id = experiment_id.to_owned();
+        self.write(move |c| traces::log_spans(c, &id, &spans)).await
+    }
+
+    async fn get_trace_info(&self, trace_id: &str) -> StoreResult<TraceInfo> {
+        let id = trace_id.to_owned();
+        self.read(move |c| traces::get(c, &id)).await
+    }
+
+    async fn get_trace_infos(&self, trace_ids: &[String]) -> StoreResult<Vec<TraceInfo>> {
+        let ids = trace_ids.to_vec();
+        self.read(move |c| traces::get_many(c, &ids)).await
+    }
+
+    async fn get_spans(
+        &self,
+        trace_id: &str,
+        after: Option<SpanCursor>,
+        limit: usize,
+    ) -> StoreResult<SpanPage> {
+        let id = trace_id.to_owned();
+        self.read(move |c| traces::spans(c, &id, after.as_ref(), limit))
+            .await
+    }
+
+    async fn search_traces(&self, query: &TraceQuery) -> StoreResult<Page<TraceInfo>> {
+        let query = query.clone();
+        self.read(move |c| traces::search(c, &query)).await
+    }
+
+    async fn set_trace_tag(&self, trace_id: &str, key: &str, value: &str) -> StoreResult<()> {
+        let (id, key, value) = (trace_id.to_owned(), key.to_owned(), value.to_owned());
+        self.write(move |c| traces::set_tag(c, &id, &key, &value))
+            .await
+    }
+
+    async fn delete_trace_tag(&self, trace_id: &str, key: &str) -> StoreResult<()> {
+        let (id, key) = (trace_id.to_owned(), key.to_owned());
+        self.write(move |c| traces::delete_tag(c, &id, &key)).await
+    }
+
+    async fn link_traces_to_run(&self, trace_ids: Vec<String>, run_id: &str) -> StoreResult<()> {
+        let run = run_id.to_owned();
+        self.write(move |c| traces::link_to_run(c, &trace_ids, &run))
+            .await
+    }
+
+    async fn link_prompts_to_trace(
+        &self,
+        trace_id: &str,
+        prompts: Vec<(String, String)>,
+    ) -> StoreResult<()> {
+        let id = trace_id.to_owned();
+        self.write(move |c| traces::link_prompts(c, &id, &prompts))
+            .await
+    }
+
+    async fn delete_traces(&self, experiment_id: &str, which: TraceDeletion) -> StoreResult<usize> {
+        let id = experiment_id.to_owned();
+        self.write(move |c| traces::delete(c, &id, &which)).await
+    }
+
+    async fn create_assessment(&self, assessment: Assessment) -> StoreResult<Assessment> {
+        self.write(move |c| traces::create_assessment(c, &assessment))
+            .await
+    }
+
+    async fn get_assessment(&self, trace_id: &str, assessment_id: &str) -> StoreResult<Assessment> {
+        let (trace, id) = (trace_id.to_owned(), assessment_id.to_owned());
+        self.read(move |c| traces::get_assessment(c, &trace, &id))
+            .await
+    }
+
+    async fn update_assessment(
+        &self,
+        trace_id: &str,
+        assessment_id: &str,
+        update: AssessmentUpdate,
+    ) -> StoreResult<Assessment> {
+        let (trace, id) = (trace_id.to_owned(), assessment_id.to_owned());
+        self.write(move |c| traces::update_assessment(c, &trace, &id, update))
+            .await
+    }
+
+    async fn delete_assessment(&self, trace_id: &str, assessment_id: &str) -> StoreResult<()> {
+        let (trace, id) = (trace_id.to_owned(), assessment_id.to_owned());
+        self.write(move |c| traces::delete_assessment(c, &trace, &id))
+            .await
     }
 }

@@ -44,6 +44,10 @@ pub(crate) fn push_compare(builder: &mut Sql, expr: &str, op: CompareOp, value: 
             // exactly MLflow's ILIKE.
             builder.push(format!("{expr} LIKE ")).push_bind(s.clone());
         }
+        (CompareOp::RLike, Literal::String(s)) => {
+            // `x REGEXP y` calls the `regexp(y, x)` function registered on every connection.
+            builder.push(format!("{expr} REGEXP ")).push_bind(s.clone());
+        }
         (CompareOp::In | CompareOp::NotIn, Literal::List(items)) => {
             builder.push(format!(
                 "{expr} {} (",
@@ -199,7 +203,7 @@ fn run_child_table(entity: EntityType) -> Option<(&'static str, Values)> {
         EntityType::Metric => Some(("latest_metrics", Values::Metrics)),
         EntityType::Param => Some(("params", Values::Plain)),
         EntityType::Tag => Some(("tags", Values::Plain)),
-        EntityType::Attribute | EntityType::Dataset => None,
+        _ => None,
     }
 }
 
@@ -236,6 +240,10 @@ fn push_run_filter(builder: &mut Sql, comparison: &Comparison, probe: Probe) -> 
             push_compare(builder, column, comparison.op, &comparison.value);
             builder.push(")");
         }
+        // The runs grammar admits no trace entity types.
+        _ => {
+            builder.push(" AND 0");
+        }
     }
     Ok(())
 }
@@ -271,9 +279,9 @@ fn push_run_order(builder: &mut Sql, order: &OrderBy) -> StoreResult<()> {
                 builder.push(format!("){suffix}"));
             }
         }
-        EntityType::Dataset => {
+        _ => {
             return Err(StoreError::InvalidParameter(
-                "Ordering by dataset fields is not supported".into(),
+                "Ordering runs is supported by attributes, metrics, params and tags only".into(),
             ));
         }
     }

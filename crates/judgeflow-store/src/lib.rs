@@ -1,6 +1,6 @@
 //! The storage contract of Judgeflow's tracking server.
 //!
-//! [`TrackingStore`] (with its [`RegistryStore`] half) is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
+//! [`TrackingStore`] (with its [`RegistryStore`] and [`TraceStore`] halves) is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
 //! next) implements it in its own crate, with its own migrations. Inputs arrive validated and
 //! parsed (filters are [`judgeflow_domain::search::Comparison`]s), so a backend only decides
 //! how to store and query. The `conformance` feature exposes a test suite generic over the
@@ -10,6 +10,7 @@ mod error;
 mod page;
 mod query;
 mod registry;
+mod traces;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -18,6 +19,7 @@ pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageToken};
 pub use query::*;
 pub use registry::*;
+pub use traces::*;
 
 use async_trait::async_trait;
 use judgeflow_domain::{
@@ -28,7 +30,7 @@ use judgeflow_domain::{
 /// Everything the tracking server persists, model registry included. Every method is atomic:
 /// a failed call changes nothing.
 #[async_trait]
-pub trait TrackingStore: RegistryStore {
+pub trait TrackingStore: RegistryStore + TraceStore {
     // ---- experiments ----
     /// Creates an experiment and returns its id. A taken name (even by a deleted experiment) is
     /// `AlreadyExists`.

@@ -49,6 +49,14 @@ pub enum EntityType {
     Tag,
     Attribute,
     Dataset,
+    /// Trace metadata (`metadata.` / `request_metadata.`).
+    Metadata,
+    /// A span of a trace: `span.name`, `span.type`, `span.status`, `span.content`.
+    Span,
+    /// A trace's valid feedback of that name.
+    Feedback,
+    /// A trace's valid expectation of that name.
+    Expectation,
 }
 
 impl EntityType {
@@ -57,8 +65,12 @@ impl EntityType {
             "metric" | "metrics" => Some(Self::Metric),
             "param" | "params" | "parameter" | "parameters" => Some(Self::Param),
             "tag" | "tags" => Some(Self::Tag),
-            "attribute" | "attributes" | "attr" | "run" => Some(Self::Attribute),
+            "attribute" | "attributes" | "attr" | "run" | "trace" => Some(Self::Attribute),
             "dataset" | "datasets" => Some(Self::Dataset),
+            "metadata" | "request_metadata" => Some(Self::Metadata),
+            "span" => Some(Self::Span),
+            "feedback" => Some(Self::Feedback),
+            "expectation" => Some(Self::Expectation),
             _ => None,
         }
     }
@@ -70,6 +82,10 @@ impl EntityType {
             Self::Tag => "tag",
             Self::Attribute => "attribute",
             Self::Dataset => "dataset",
+            Self::Metadata => "metadata",
+            Self::Span => "span",
+            Self::Feedback => "feedback",
+            Self::Expectation => "expectation",
         }
     }
 }
@@ -84,6 +100,8 @@ pub enum CompareOp {
     Le,
     Like,
     ILike,
+    /// A regular expression match (traces only).
+    RLike,
     In,
     NotIn,
     IsNull,
@@ -102,6 +120,7 @@ impl CompareOp {
             Self::Le => "<=",
             Self::Like => "LIKE",
             Self::ILike => "ILIKE",
+            Self::RLike => "RLIKE",
             Self::In => "IN",
             Self::NotIn => "NOT IN",
             Self::IsNull => "IS NULL",
@@ -151,6 +170,8 @@ pub struct OrderBy {
 pub enum ValueKind {
     String,
     Number,
+    /// Assessments: a number for `<`, `<=`, `>`, `>=`, a quoted string otherwise.
+    StringOrNumber,
 }
 
 /// The rules of one searchable entity: which types exist, their operators and attribute keys.
@@ -164,6 +185,8 @@ pub struct Grammar {
     pub attribute_aliases: &'static [(&'static str, &'static str)],
     /// Keys of the `dataset` type, if the grammar has one.
     pub dataset_keys: &'static [&'static str],
+    /// Keys of the `span` type, with their operators, if the grammar has one.
+    pub span_keys: &'static [(&'static str, &'static [CompareOp])],
 }
 
 const NUMERIC_OPS: &[CompareOp] = &[
@@ -221,6 +244,7 @@ pub const RUNS: Grammar = Grammar {
         ("Created", "start_time"),
     ],
     dataset_keys: &["name", "digest", "context"],
+    span_keys: &[],
 };
 
 /// Experiments: attributes and `tags.`.
@@ -242,6 +266,7 @@ pub const EXPERIMENTS: Grammar = Grammar {
     ],
     attribute_aliases: &[],
     dataset_keys: &[],
+    span_keys: &[],
 };
 
 /// Logged models: attributes, `tags.`, `params.` and `metrics.`.
@@ -271,6 +296,7 @@ pub const LOGGED_MODELS: Grammar = Grammar {
         ("last_updated_time", "last_updated_timestamp"),
     ],
     dataset_keys: &[],
+    span_keys: &[],
 };
 
 /// Registry tags take no IS NULL: MLflow's registry grammar has only these four.
@@ -300,6 +326,7 @@ pub const REGISTERED_MODELS: Grammar = Grammar {
     ],
     attribute_aliases: &[("timestamp", "last_updated_timestamp")],
     dataset_keys: &[],
+    span_keys: &[],
 };
 
 /// Model versions: `name`, `version_number`, `run_id`, `source_path` and `tags.`.
@@ -323,6 +350,93 @@ pub const MODEL_VERSIONS: Grammar = Grammar {
     ],
     attribute_aliases: &[],
     dataset_keys: &[],
+    span_keys: &[],
+};
+
+const TRACE_TAG_OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::Like,
+    CompareOp::ILike,
+    CompareOp::RLike,
+    CompareOp::IsNull,
+    CompareOp::IsNotNull,
+];
+const TRACE_ATTRIBUTE_OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::Like,
+    CompareOp::ILike,
+    CompareOp::RLike,
+    CompareOp::In,
+    CompareOp::NotIn,
+];
+const ASSESSMENT_OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::Gt,
+    CompareOp::Ge,
+    CompareOp::Lt,
+    CompareOp::Le,
+    CompareOp::Like,
+    CompareOp::ILike,
+    CompareOp::RLike,
+    CompareOp::IsNull,
+    CompareOp::IsNotNull,
+];
+
+/// Traces: attributes (`trace.` is an alias of `attributes.`), `tags.`, `metadata.`, `span.`,
+/// `feedback.` and `expectation.`. `name` is the `mlflow.traceName` tag, `run_id` the source or
+/// linked run, `text` any span's content.
+pub const TRACES: Grammar = Grammar {
+    name: "traces",
+    types: &[
+        (EntityType::Tag, TRACE_TAG_OPS, ValueKind::String),
+        (EntityType::Metadata, TRACE_TAG_OPS, ValueKind::String),
+        (
+            EntityType::Attribute,
+            TRACE_ATTRIBUTE_OPS,
+            ValueKind::String,
+        ),
+        (EntityType::Span, TRACE_ATTRIBUTE_OPS, ValueKind::String),
+        (
+            EntityType::Feedback,
+            ASSESSMENT_OPS,
+            ValueKind::StringOrNumber,
+        ),
+        (
+            EntityType::Expectation,
+            ASSESSMENT_OPS,
+            ValueKind::StringOrNumber,
+        ),
+    ],
+    attributes: &[
+        ("request_id", ValueKind::String),
+        ("client_request_id", ValueKind::String),
+        ("status", ValueKind::String),
+        ("name", ValueKind::String),
+        ("run_id", ValueKind::String),
+        ("prompt", ValueKind::String),
+        ("text", ValueKind::String),
+        ("experiment_id", ValueKind::String),
+        ("timestamp_ms", ValueKind::Number),
+        ("execution_time_ms", ValueKind::Number),
+        ("end_time_ms", ValueKind::Number),
+    ],
+    attribute_aliases: &[
+        ("timestamp", "timestamp_ms"),
+        ("execution_time", "execution_time_ms"),
+        ("end_time", "end_time_ms"),
+        ("trace_id", "request_id"),
+        ("state", "status"),
+    ],
+    dataset_keys: &[],
+    span_keys: &[
+        ("name", TRACE_ATTRIBUTE_OPS),
+        ("type", TRACE_ATTRIBUTE_OPS),
+        ("status", TRACE_ATTRIBUTE_OPS),
+        ("content", &[CompareOp::Like, CompareOp::ILike]),
+    ],
 };
 
 impl Grammar {
@@ -480,6 +594,7 @@ impl<'a> Cursor<'a> {
             TokenKind::Word(w) => match w.to_ascii_uppercase().as_str() {
                 "LIKE" => CompareOp::Like,
                 "ILIKE" => CompareOp::ILike,
+                "RLIKE" => CompareOp::RLike,
                 "IN" => CompareOp::In,
                 "NOT" if self.peek_word("IN") => {
                     self.next();
@@ -659,7 +774,27 @@ fn validate(
             };
             (name.to_owned(), kind, ops)
         }
+        EntityType::Span => {
+            let &(_, ops) = grammar
+                .span_keys
+                .iter()
+                .find(|(name, _)| *name == key)
+                .expect("checked in resolve_identifier");
+            (key, ValueKind::String, ops)
+        }
         _ => (key, default_kind, ops),
+    };
+    let kind = match kind {
+        ValueKind::StringOrNumber
+            if matches!(
+                op,
+                CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+            ) =>
+        {
+            ValueKind::Number
+        }
+        ValueKind::StringOrNumber => ValueKind::String,
+        kind => kind,
     };
     if !ops.contains(&op) {
         let allowed: Vec<_> = ops.iter().map(|o| format!("'{}'", o.as_str())).collect();
@@ -677,7 +812,7 @@ fn validate(
         (Literal::String(_) | Literal::List(_), ValueKind::String)
         | (Literal::Null, _)
         | (Literal::Number(_), ValueKind::Number) => {}
-        (_, ValueKind::Number) => {
+        (_, ValueKind::Number | ValueKind::StringOrNumber) => {
             return Err(cursor.error_at(
                 value_token,
                 format!(
@@ -752,6 +887,19 @@ fn resolve_identifier(
                     grammar.dataset_keys.join(", ")
                 ),
             )),
+        EntityType::Span if !grammar.span_keys.iter().any(|(name, _)| *name == key) => {
+            let names: Vec<_> = grammar.span_keys.iter().map(|(name, _)| *name).collect();
+            Err(cursor.error_at(
+                Some(first),
+                format!(
+                    "Invalid span attribute '{key}'. Supported attributes: {}",
+                    names.join(", ")
+                ),
+            ))
+        }
+        EntityType::Feedback | EntityType::Expectation if key.is_empty() => {
+            Err(cursor.error_at(Some(first), "Assessment field name cannot be empty"))
+        }
         _ => Ok((entity, key)),
     }
 }
@@ -764,8 +912,14 @@ pub fn parse_order_by(input: &str, grammar: &Grammar) -> Result<OrderBy, SearchE
     }
     let (prefix, key, first) = cursor.identifier()?;
     let (entity, key) = resolve_identifier(&cursor, grammar, prefix, key, &first)?;
-    if entity == EntityType::Dataset {
-        return Err(cursor.error_at(Some(&first), "Ordering by dataset fields is not supported"));
+    if !matches!(
+        entity,
+        EntityType::Attribute | EntityType::Metric | EntityType::Param | EntityType::Tag
+    ) {
+        return Err(cursor.error_at(
+            Some(&first),
+            format!("Ordering by {} fields is not supported", entity.noun()),
+        ));
     }
     let key = match entity {
         EntityType::Attribute => grammar

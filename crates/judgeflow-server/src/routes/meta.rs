@@ -16,10 +16,13 @@ pub(crate) fn api_router() -> Router<AppState> {
     Router::new().route("/3.0/mlflow/server-info", get(server_info))
 }
 
-/// Judgeflow's own version. Clients compare it with 3.4 to decide whether to send OTLP spans;
-/// until `/v1/traces` exists, a version below that keeps them on the artifact path.
+/// The MLflow server version whose API Judgeflow serves. Clients read it to pick features:
+/// from 3.4 on they send spans to `/v1/traces` (which Judgeflow stores) instead of uploading
+/// `traces.json` artifacts.
+pub const MLFLOW_API_VERSION: &str = "3.17.2";
+
 async fn version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+    MLFLOW_API_VERSION
 }
 
 async fn server_info() -> axum::Json<serde_json::Value> {

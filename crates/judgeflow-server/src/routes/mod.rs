@@ -5,8 +5,10 @@ pub(crate) mod artifacts;
 mod experiments;
 mod logged_models;
 pub(crate) mod meta;
+pub(crate) mod otlp;
 mod registry;
 mod runs;
+mod traces;
 
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ pub(crate) fn api_router(timeout: Duration) -> Router<AppState> {
         .merge(runs::router())
         .merge(logged_models::router())
         .merge(registry::router())
+        .merge(traces::router())
         .merge(meta::api_router())
         .merge(artifacts::run_listing_router())
         // Unknown methods on known paths are 404 too: the client treats 404 (not 405) as

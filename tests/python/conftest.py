@@ -363,3 +363,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         except OSError:
             kept = _SERVER.log_path
         terminalreporter.write_line(f"{_SERVER.kind} server log: {kept}")
+
+
+@pytest.fixture
+def openai_standin():
+    """A local OpenAI-compatible server; `.base_url` is what `openai.OpenAI(base_url=…)` takes."""
+    from openai_standin import StandIn
+
+    with StandIn() as standin:
+        yield standin

@@ -1,6 +1,6 @@
 //! OTLP/HTTP trace ingest: an `ExportTraceServiceRequest` (protobuf, or OTLP JSON with hex
 //! ids) becomes [`SpanRecord`]s, each carrying its span as the protobuf-JSON that MLflow's
-//! GetTrace returns (snake_case names, base64 ids, enum names, 64-bit integers as strings).
+//! GetTrace returns (`snake_case` names, base64 ids, enum names, 64-bit integers as strings).
 //! Encoding once at ingest means every later read copies stored text.
 
 use std::fmt::Write as _;
@@ -370,6 +370,7 @@ mod tests {
             value: Some(AnyValue {
                 value: Some(any_value::Value::StringValue(value.into())),
             }),
+            ..KeyValue::default()
         }
     }
 
@@ -389,6 +390,7 @@ mod tests {
                     value: Some(AnyValue {
                         value: Some(any_value::Value::IntValue(7)),
                     }),
+                    ..KeyValue::default()
                 },
             ],
             status: Some(Status {

@@ -453,7 +453,7 @@ impl AssessmentJson {
         }
     }
 
-    /// A new assessment from CreateAssessment (the server assigns the id when missing).
+    /// A new assessment from `CreateAssessment` (the server assigns the id when missing).
     pub fn into_domain(self, now_ms: i64) -> Result<domain::Assessment, String> {
         let kind = self
             .kind()?

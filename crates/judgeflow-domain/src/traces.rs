@@ -103,10 +103,11 @@ impl SpanRecord {
 /// The MLflow trace id for an OTel trace id.
 #[must_use]
 pub fn trace_id_from_otel(otel_trace_id: &[u8]) -> String {
+    use std::fmt::Write as _;
     let mut id = String::with_capacity(3 + otel_trace_id.len() * 2);
     id.push_str("tr-");
     for byte in otel_trace_id {
-        id.push_str(&format!("{byte:02x}"));
+        let _ = write!(id, "{byte:02x}");
     }
     id
 }

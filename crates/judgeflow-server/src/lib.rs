@@ -25,6 +25,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 pub use error::{ApiError, ApiResult};
+pub use routes::meta::MLFLOW_API_VERSION;
 
 /// Limits and identity the server needs at run time.
 #[derive(Debug, Clone)]

@@ -465,27 +465,10 @@ impl RegistryStore for SqliteStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_tracking_uris() {
-        let relative =
-            SqliteOptions::from_uri("sqlite:///judgeflow.db", "mlflow-artifacts:").unwrap();
-        assert_eq!(relative.path, PathBuf::from("judgeflow.db"));
-        let absolute = SqliteOptions::from_uri("sqlite:////tmp/x.db", "mlflow-artifacts:").unwrap();
-        assert_eq!(absolute.path, PathBuf::from("/tmp/x.db"));
-        let bare = SqliteOptions::from_uri("./data/x.db", "mlflow-artifacts:").unwrap();
-        assert_eq!(bare.path, PathBuf::from("./data/x.db"));
-        assert!(SqliteOptions::from_uri("postgresql://x", "r").is_err());
-    }
-}
-
 #[async_trait]
 impl TraceStore for SqliteStore {
     async fn start_trace(&self, info: TraceInfo) -> StoreResult<TraceInfo> {
-        self.write(move |c| traces::start_trace(c, info)).await
+        self.write(move |c| traces::start_trace(c, &info)).await
     }
 
     async fn log_spans(&self, experiment_id: &str, spans: Vec<SpanRecord>) -> StoreResult<()> {
@@ -577,5 +560,22 @@ impl TraceStore for SqliteStore {
         let (trace, id) = (trace_id.to_owned(), assessment_id.to_owned());
         self.write(move |c| traces::delete_assessment(c, &trace, &id))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tracking_uris() {
+        let relative =
+            SqliteOptions::from_uri("sqlite:///judgeflow.db", "mlflow-artifacts:").unwrap();
+        assert_eq!(relative.path, PathBuf::from("judgeflow.db"));
+        let absolute = SqliteOptions::from_uri("sqlite:////tmp/x.db", "mlflow-artifacts:").unwrap();
+        assert_eq!(absolute.path, PathBuf::from("/tmp/x.db"));
+        let bare = SqliteOptions::from_uri("./data/x.db", "mlflow-artifacts:").unwrap();
+        assert_eq!(bare.path, PathBuf::from("./data/x.db"));
+        assert!(SqliteOptions::from_uri("postgresql://x", "r").is_err());
     }
 }

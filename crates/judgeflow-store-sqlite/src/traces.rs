@@ -106,7 +106,7 @@ fn require_trace(conn: &Connection, trace_id: &str) -> StoreResult<()> {
     }
 }
 
-pub(crate) fn start_trace(conn: &mut Connection, info: TraceInfo) -> StoreResult<TraceInfo> {
+pub(crate) fn start_trace(conn: &mut Connection, info: &TraceInfo) -> StoreResult<TraceInfo> {
     let tx = conn.savepoint().map_err(db_err)?;
     let trace_id = info.trace_id.clone();
     let existing: Option<i64> = query_opt(
@@ -115,8 +115,8 @@ pub(crate) fn start_trace(conn: &mut Connection, info: TraceInfo) -> StoreResult
         [&trace_id],
         |row| row.col(0),
     )?;
-    let experiment_id = match existing {
-        Some(key) => {
+    if existing.is_some() {
+        {
             // Spans created the row; the final info now says what the trace is.
             execute(
                 &tx,
@@ -133,9 +133,9 @@ pub(crate) fn start_trace(conn: &mut Connection, info: TraceInfo) -> StoreResult
                     trace_id
                 ],
             )?;
-            key.to_string()
         }
-        None => {
+    } else {
+        {
             let (key, location) = experiment_location(&tx, &info.experiment_id)?;
             execute(
                 &tx,
@@ -159,9 +159,8 @@ pub(crate) fn start_trace(conn: &mut Connection, info: TraceInfo) -> StoreResult
                 keys::ARTIFACT_LOCATION,
                 &artifact_location(&location, &trace_id),
             )?;
-            info.experiment_id.clone()
         }
-    };
+    }
     for (key, value) in &info.tags {
         // The server owns where spans live: a client claiming TRACKING_STORE for spans it
         // never sent would make the trace unreadable.
@@ -187,7 +186,6 @@ pub(crate) fn start_trace(conn: &mut Connection, info: TraceInfo) -> StoreResult
         )?;
         insert_assessment(&tx, &assessment)?;
     }
-    let _ = experiment_id;
     let stored = get(&tx, &trace_id)?;
     tx.commit().map_err(db_err)?;
     Ok(stored)

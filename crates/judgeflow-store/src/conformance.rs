@@ -2,6 +2,8 @@
 //! once against the trait. A backend's tests call [`run_all`] with a factory for fresh, empty
 //! stores.
 
+mod traces;
+
 use std::future::Future;
 
 use judgeflow_domain::search::{self, parse_filter, parse_order_by};
@@ -39,6 +41,11 @@ where
     aliases_and_stages(&make().await).await;
     registry_search(&make().await).await;
     versions_of_logged_models(&make().await).await;
+    traces::spans_and_info_in_either_order(&make().await).await;
+    traces::span_batches_are_atomic_and_paged(&make().await).await;
+    traces::trace_search(&make().await).await;
+    traces::assessments_override_update_delete(&make().await).await;
+    traces::trace_tags_and_deletes(&make().await).await;
 }
 
 fn runs_query(experiment_ids: &[&str], filter: &str, order_by: &[&str]) -> RunQuery {

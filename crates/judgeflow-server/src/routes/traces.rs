@@ -144,14 +144,11 @@ fn stream_traces(
                                 }
                                 chunk.push_str(span);
                             }
-                            let next = match page.next {
-                                Some(cursor) => {
-                                    Step::Spans(i, Some(cursor), first && page.spans.is_empty())
-                                }
-                                None => {
-                                    chunk.push_str("]}");
-                                    Step::Trace(i + 1)
-                                }
+                            let next = if let Some(cursor) = page.next {
+                                Step::Spans(i, Some(cursor), first && page.spans.is_empty())
+                            } else {
+                                chunk.push_str("]}");
+                                Step::Trace(i + 1)
                             };
                             Some((Ok(Bytes::from(chunk)), next))
                         }

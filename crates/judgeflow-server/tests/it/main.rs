@@ -6,6 +6,7 @@ mod experiments;
 mod logged_models;
 mod registry;
 mod runs;
+mod traces;
 mod transport;
 
 use std::sync::Arc;

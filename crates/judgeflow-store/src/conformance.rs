@@ -2,6 +2,8 @@
 //! once against the trait. A backend's tests call [`run_all`] with a factory for fresh, empty
 //! stores.
 
+mod datasets;
+
 use std::future::Future;
 
 use judgeflow_domain::search::{self, parse_filter, parse_order_by};
@@ -39,6 +41,7 @@ where
     aliases_and_stages(&make().await).await;
     registry_search(&make().await).await;
     versions_of_logged_models(&make().await).await;
+    datasets::run_all([make().await, make().await, make().await, make().await]).await;
 }
 
 fn runs_query(experiment_ids: &[&str], filter: &str, order_by: &[&str]) -> RunQuery {

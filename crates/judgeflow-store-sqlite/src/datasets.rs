@@ -383,21 +383,19 @@ pub(crate) fn upsert_records(
         let input_hash = upsert.input_hash();
         // A later record of the same batch with the same inputs merges into the earlier one,
         // as MLflow's session (which flushes before each lookup) does.
-        match query_opt(
+        let existing = query_opt(
             &tx,
             &lookup,
             [dataset_id, input_hash.as_str()],
             decode_record,
-        )? {
-            Some(mut existing) => {
-                existing.merge(upsert, now);
-                update_record(&tx, &existing)?;
-                counts.updated += 1;
-            }
-            None => {
-                insert_record(&tx, &upsert.into_record(dataset_id, now), &input_hash)?;
-                counts.inserted += 1;
-            }
+        )?;
+        if let Some(mut existing) = existing {
+            existing.merge(upsert, now);
+            update_record(&tx, &existing)?;
+            counts.updated += 1;
+        } else {
+            insert_record(&tx, &upsert.into_record(dataset_id, now), &input_hash)?;
+            counts.inserted += 1;
         }
     }
     let num_records = num_records + counts.inserted as i64;

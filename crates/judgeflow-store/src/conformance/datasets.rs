@@ -247,7 +247,11 @@ async fn records_upsert_and_merge(store: &impl TrackingStore) {
     );
     assert_eq!(a.created_by.as_deref(), Some("bo"));
     assert!(a.last_update_time > a.created_time);
-    assert_eq!(a.source_type.map(|t| t.as_str()), Some("HUMAN"));
+    assert_eq!(
+        a.source_type
+            .map(judgeflow_domain::evaluation_datasets::RecordSourceType::as_str),
+        Some("HUMAN")
+    );
     assert_eq!(a.outputs, Some(json!({})), "absent outputs default to {{}}");
     let b = page
         .items

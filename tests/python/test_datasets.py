@@ -1,6 +1,7 @@
 """Evaluation datasets (`mlflow.genai.datasets`) with the official client: create, get, search,
 delete, tags, experiment links, `merge_records` from dicts and DataFrames, re-merging, `to_df`,
-deleting records, and the REST shapes underneath (several fields are JSON text)."""
+deleting records, `mlflow.genai.evaluate` over a dataset, and the REST shapes underneath
+(several fields are JSON text)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.genai import datasets
+from mlflow.genai.scorers import scorer
 
 from conftest import assert_mlflow_error, unique_name
 
@@ -267,3 +269,27 @@ def test_bad_json_text_and_unknown_datasets_are_client_errors(rest, experiment_i
         400,
         "INVALID_PARAMETER_VALUE",
     )
+
+
+def test_evaluate_reads_a_dataset(experiment_id, client):
+    dataset = new_dataset(experiment_id)
+    dataset.merge_records([
+        {"inputs": {"q": "a"}, "expectations": {"expected": "A"}},
+        {"inputs": {"q": "b"}, "expectations": {"expected": "B"}},
+        {"inputs": {"q": "c"}, "expectations": {"expected": "x"}},
+    ])
+    digest = datasets.get_dataset(dataset_id=dataset.dataset_id).digest
+
+    @scorer
+    def exact(outputs, expectations):
+        return outputs == expectations["expected"]
+
+    result = mlflow.genai.evaluate(
+        data=datasets.get_dataset(dataset_id=dataset.dataset_id),
+        predict_fn=lambda q: q.upper(),
+        scorers=[exact],
+    )
+    assert result.metrics["exact/mean"] == pytest.approx(2 / 3)
+    run = client.get_run(result.run_id)
+    digests = [d.dataset.digest for d in run.inputs.dataset_inputs]
+    assert digest in digests

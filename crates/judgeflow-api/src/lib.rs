@@ -7,12 +7,14 @@
 //! serde error.
 
 pub mod de;
+mod evaluation_datasets;
 mod logged_models;
 mod otlp;
 mod registry;
 mod traces;
 mod tracking;
 
+pub use evaluation_datasets::*;
 pub use logged_models::*;
 pub use otlp::*;
 pub use registry::*;

@@ -1,7 +1,7 @@
 //! Judgeflow's domain: the entities the tracking server stores (experiments, runs with their
 //! params, tags and metric history, dataset inputs, model outputs, logged models), the
 //! model registry (registered models, versions, aliases, stages), MLflow 3 traces with their
-//! spans and assessments, the validation rules MLflow
+//! spans and assessments, evaluation datasets and their records, the validation rules MLflow
 //! clients rely on, and one parser for MLflow's filter and order-by grammar.
 //!
 //! Nothing here does I/O: the store crates turn a parsed [`search::Filter`] into SQL, the API
@@ -9,6 +9,7 @@
 
 pub mod entities;
 pub mod error;
+pub mod evaluation_datasets;
 pub mod ids;
 pub mod registry;
 pub mod search;

@@ -38,8 +38,14 @@ fn parse_args() -> Options {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        let number = || value.parse::<u64>().unwrap_or_else(|_| panic!("{flag}: not a number"));
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
+        let number = || {
+            value
+                .parse::<u64>()
+                .unwrap_or_else(|_| panic!("{flag}: not a number"))
+        };
         match flag.as_str() {
             "--url" => options.url.clone_from(&value),
             "--experiment-id" => options.experiment_id.clone_from(&value),
@@ -74,10 +80,7 @@ fn body(n: u64, salt: u64, options: &Options) -> Vec<u8> {
         let mut trace_id = [0u8; 16];
         trace_id[..8].copy_from_slice(&salt.to_be_bytes());
         trace_id[8..].copy_from_slice(&(n * options.traces_per_request + t).to_be_bytes());
-        let request_id = format!(
-            "tr-{}",
-            trace_id.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let request_id = format!("tr-{:032x}", u128::from_be_bytes(trace_id));
         for s in 0..options.spans_per_trace {
             spans.push(Span {
                 trace_id: trace_id.to_vec(),
@@ -87,7 +90,11 @@ fn body(n: u64, salt: u64, options: &Options) -> Vec<u8> {
                 } else {
                     1u64.to_be_bytes().to_vec()
                 },
-                name: if s == 0 { "agent".into() } else { format!("tool-{s}") },
+                name: if s == 0 {
+                    "agent".into()
+                } else {
+                    format!("tool-{s}")
+                },
                 start_time_unix_nano: now + s * 1000,
                 end_time_unix_nano: now + 1_000_000 + s * 1000,
                 attributes: vec![
@@ -166,7 +173,11 @@ async fn main() {
                     Ok(r) if r.status().is_success() => {}
                     Ok(r) => {
                         failures.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("status {}: {}", r.status(), r.text().await.unwrap_or_default());
+                        eprintln!(
+                            "status {}: {}",
+                            r.status(),
+                            r.text().await.unwrap_or_default()
+                        );
                     }
                     Err(e) => {
                         failures.fetch_add(1, Ordering::Relaxed);

@@ -1,5 +1,5 @@
 //! Judgeflow's HTTP server: MLflow's REST API (under `/api` and `/ajax-api`) including the
-//! model registry, the proxied artifact API, and health endpoints, over a [`TrackingStore`]
+//! model registry and evaluation datasets, the proxied artifact API, and health endpoints, over a [`TrackingStore`]
 //! and an [`ArtifactStore`].
 //!
 //! [`router`] builds the application for a state; [`serve`] runs it on a bound listener until

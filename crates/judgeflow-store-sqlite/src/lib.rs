@@ -1,5 +1,6 @@
-//! SQLite backend of [`judgeflow_store::TrackingStore`] and its model registry half
-//! ([`judgeflow_store::RegistryStore`]): the embedded default.
+//! SQLite backend of [`judgeflow_store::TrackingStore`] with its model registry, trace and
+//! evaluation dataset parts ([`judgeflow_store::RegistryStore`],
+//! [`judgeflow_store::TraceStore`], [`judgeflow_store::DatasetStore`]): the embedded default.
 //!
 //! One file in WAL mode, opened with rusqlite. Every store call is one closure (see `db`):
 //! writes are queued to the single writer connection's thread, which commits whatever queued
@@ -14,6 +15,7 @@
 //! whole operation in one closure costs one hand-off. A network database (PostgreSQL) has the
 //! opposite profile and gets its own async backend crate.
 
+mod datasets;
 mod db;
 mod experiments;
 mod logged_models;

@@ -2,6 +2,7 @@
 //! once against the trait. A backend's tests call [`run_all`] with a factory for fresh, empty
 //! stores.
 
+mod datasets;
 mod traces;
 
 use std::future::Future;
@@ -41,6 +42,7 @@ where
     aliases_and_stages(&make().await).await;
     registry_search(&make().await).await;
     versions_of_logged_models(&make().await).await;
+    datasets::run_all([make().await, make().await, make().await, make().await]).await;
     traces::spans_and_info_in_either_order(&make().await).await;
     traces::span_batches_are_atomic_and_paged(&make().await).await;
     traces::trace_search(&make().await).await;

@@ -1,11 +1,12 @@
 //! The storage contract of Judgeflow's tracking server.
 //!
-//! [`TrackingStore`] (with its [`RegistryStore`] and [`TraceStore`] halves) is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
+//! [`TrackingStore`] (with its [`RegistryStore`], [`TraceStore`] and [`DatasetStore`] parts) is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
 //! next) implements it in its own crate, with its own migrations. Inputs arrive validated and
 //! parsed (filters are [`judgeflow_domain::search::Comparison`]s), so a backend only decides
 //! how to store and query. The `conformance` feature exposes a test suite generic over the
 //! trait that every backend must pass.
 
+mod datasets;
 mod error;
 mod page;
 mod query;
@@ -15,6 +16,7 @@ mod traces;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use datasets::*;
 pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageToken};
 pub use query::*;
@@ -30,7 +32,7 @@ use judgeflow_domain::{
 /// Everything the tracking server persists, model registry included. Every method is atomic:
 /// a failed call changes nothing.
 #[async_trait]
-pub trait TrackingStore: RegistryStore + TraceStore {
+pub trait TrackingStore: RegistryStore + TraceStore + DatasetStore {
     // ---- experiments ----
     /// Creates an experiment and returns its id. A taken name (even by a deleted experiment) is
     /// `AlreadyExists`.

@@ -439,6 +439,31 @@ pub const TRACES: Grammar = Grammar {
     ],
 };
 
+/// Evaluation datasets: `name`, the two timestamps, `created_by`, `last_updated_by` and
+/// `tags.` (no IS NULL on tags, as in MLflow's dataset search). `IN` is legal only on `name`
+/// and only the first three attributes order; [`crate::evaluation_datasets`] checks both.
+pub const EVALUATION_DATASETS: Grammar = Grammar {
+    name: "evaluation datasets",
+    types: &[
+        (EntityType::Tag, REGISTRY_TAG_OPS, ValueKind::String),
+        (
+            EntityType::Attribute,
+            STRING_ATTRIBUTE_OPS,
+            ValueKind::String,
+        ),
+    ],
+    attributes: &[
+        ("name", ValueKind::String),
+        ("created_time", ValueKind::Number),
+        ("last_update_time", ValueKind::Number),
+        ("created_by", ValueKind::String),
+        ("last_updated_by", ValueKind::String),
+    ],
+    attribute_aliases: &[],
+    dataset_keys: &[],
+    span_keys: &[],
+};
+
 impl Grammar {
     fn resolve_attribute(&self, key: &str) -> Option<(&'static str, ValueKind)> {
         let key = self

@@ -2,6 +2,7 @@
 //! `/ajax-api`, which both serve the same API.
 
 pub(crate) mod artifacts;
+mod datasets;
 mod experiments;
 mod logged_models;
 pub(crate) mod meta;
@@ -27,6 +28,7 @@ pub(crate) fn api_router(timeout: Duration) -> Router<AppState> {
         .merge(logged_models::router())
         .merge(registry::router())
         .merge(traces::router())
+        .merge(datasets::router())
         .merge(meta::api_router())
         .merge(artifacts::run_listing_router())
         // Unknown methods on known paths are 404 too: the client treats 404 (not 405) as

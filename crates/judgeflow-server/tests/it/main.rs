@@ -2,6 +2,7 @@
 //! JSON contracts and error bodies are pinned with insta snapshots (ids and times redacted).
 
 mod artifacts;
+mod datasets;
 mod experiments;
 mod logged_models;
 mod registry;

@@ -15,9 +15,11 @@
 //! digits; split `-` after a digit; then split on whitespace. Each step is a linear byte
 //! pass over reused buffers rather than a regex substitution.
 
+use std::borrow::Cow;
+
 use crate::error::ScorerError;
 use crate::intern::Interner;
-use crate::unicode::{is_py_whitespace, py_split};
+use crate::unicode::{is_py_whitespace, py_split_bytes};
 
 /// The highest n-gram order, as sacrebleu's default `max_ngram_order`.
 pub const MAX_NGRAM_ORDER: usize = 4;
@@ -95,9 +97,8 @@ pub struct Bleu {
     /// N-gram ids of every order of one text, orders back to back.
     ngrams: Vec<u32>,
     order_ids: Vec<u32>,
-    /// Per reference: its n-gram ids (all orders) as a range into `ref_ngrams`.
+    /// The current reference's n-grams that the hypothesis has too.
     ref_ngrams: Vec<u32>,
-    ref_ranges: Vec<(usize, usize)>,
     ref_lens: Vec<usize>,
     counts: Vec<u32>,
     clip: Vec<u32>,
@@ -121,31 +122,25 @@ impl Bleu {
         if references.is_empty() {
             return Err(ScorerError::NoReferences { metric: "BLEU" });
         }
+        // The hypothesis is interned first; references are then only looked up, since a
+        // reference n-gram the hypothesis lacks can never be a match.
         self.interner.clear();
-        self.ref_ngrams.clear();
-        self.ref_ranges.clear();
-        self.ref_lens.clear();
-        for reference in references {
-            let len = self.text_ngrams(reference.as_ref());
-            let start = self.ref_ngrams.len();
-            self.ref_ngrams.extend_from_slice(&self.ngrams);
-            self.ref_ranges.push((start, self.ref_ngrams.len()));
-            self.ref_lens.push(len);
-        }
-        let sys_len = self.text_ngrams(hypothesis);
+        let sys_len = self.hypothesis_ngrams(hypothesis);
 
-        // clip[id] = the largest count of n-gram `id` in any one reference.
+        // clip[id] = the largest count of hypothesis n-gram `id` in any one reference.
         let ids = self.interner.len();
         for buffer in [&mut self.counts, &mut self.clip] {
             buffer.clear();
             buffer.resize(ids, 0);
         }
-        for &(start, end) in &self.ref_ranges {
-            let ngrams = &self.ref_ngrams[start..end];
-            for &id in ngrams {
+        self.ref_lens.clear();
+        for reference in references {
+            let len = self.reference_ngrams(reference.as_ref());
+            self.ref_lens.push(len);
+            for &id in &self.ref_ngrams {
                 self.counts[id as usize] += 1;
             }
-            for &id in ngrams {
+            for &id in &self.ref_ngrams {
                 let id = id as usize;
                 self.clip[id] = self.clip[id].max(self.counts[id]);
                 self.counts[id] = 0;
@@ -178,24 +173,41 @@ impl Bleu {
         ))
     }
 
-    /// Tokenizes `text` and leaves the ids of all its n-grams (orders 1 to 4, back to back)
-    /// in `self.ngrams`; returns its length in tokens.
-    fn text_ngrams(&mut self, text: &str) -> usize {
+    /// Tokenizes `text` (lowercased first if asked) and calls `token` for each token.
+    fn for_each_token(
+        options: &BleuOptions,
+        tokenizer: &mut Tokenizer13a,
+        text: &str,
+        token: impl FnMut(&[u8]),
+    ) {
         let lowered;
-        let text = if self.options.lowercase {
+        let text = if options.lowercase {
             lowered = text.to_lowercase();
             lowered.as_str()
         } else {
             text
         };
-        let tokenized = match self.options.tokenizer {
-            BleuTokenizer::Thirteen => self.tokenizer.tokenize(text),
-            BleuTokenizer::None => text,
+        let spaced = match options.tokenizer {
+            BleuTokenizer::Thirteen => tokenizer.tokenize(text),
+            BleuTokenizer::None => text.as_bytes(),
         };
-        self.tokens.clear();
-        for token in py_split(tokenized) {
-            self.tokens.push(self.interner.token(token.as_bytes()));
-        }
+        py_split_bytes(spaced, token);
+    }
+
+    /// Interns the hypothesis and leaves the ids of all its n-grams (orders 1 to 4, back to
+    /// back) in `self.ngrams`; returns its length in tokens.
+    fn hypothesis_ngrams(&mut self, text: &str) -> usize {
+        let Self {
+            options,
+            tokenizer,
+            interner,
+            tokens,
+            ..
+        } = self;
+        tokens.clear();
+        Self::for_each_token(options, tokenizer, text, |token| {
+            tokens.push(interner.token(token));
+        });
         self.ngrams.clear();
         self.ngrams.extend_from_slice(&self.tokens);
         self.order_ids.clear();
@@ -204,6 +216,45 @@ impl Bleu {
             self.interner
                 .extend_ngrams(&mut self.order_ids, &self.tokens, order);
             self.ngrams.extend_from_slice(&self.order_ids);
+        }
+        self.tokens.len()
+    }
+
+    /// Leaves in `self.ref_ngrams` the ids of the reference's n-grams (any order) that the
+    /// hypothesis also has; returns the reference's length in tokens.
+    fn reference_ngrams(&mut self, text: &str) -> usize {
+        const ABSENT: u32 = u32::MAX;
+        let Self {
+            options,
+            tokenizer,
+            interner,
+            tokens,
+            ..
+        } = self;
+        tokens.clear();
+        Self::for_each_token(options, tokenizer, text, |token| {
+            tokens.push(interner.find_token(token).unwrap_or(ABSENT));
+        });
+        let present = |id: &&u32| **id != ABSENT;
+        self.ref_ngrams.clear();
+        self.ref_ngrams
+            .extend(self.tokens.iter().filter(present).copied());
+        self.order_ids.clear();
+        self.order_ids.extend_from_slice(&self.tokens);
+        for order in 1..MAX_NGRAM_ORDER {
+            let windows = self.tokens.len().saturating_sub(order);
+            self.order_ids.truncate(windows);
+            for (i, id) in self.order_ids.iter_mut().enumerate() {
+                let last = self.tokens[i + order];
+                // An n-gram whose prefix the hypothesis lacks is absent too.
+                if *id != ABSENT && last != ABSENT {
+                    *id = self.interner.find_pair(*id, last).unwrap_or(ABSENT);
+                } else {
+                    *id = ABSENT;
+                }
+            }
+            self.ref_ngrams
+                .extend(self.order_ids.iter().filter(present).copied());
         }
         self.tokens.len()
     }
@@ -304,108 +355,142 @@ fn compute_bleu(
 /// The `13a` tokenizer's buffers; the passes ping-pong between them.
 #[derive(Default)]
 struct Tokenizer13a {
-    text: String,
     a: Vec<u8>,
     b: Vec<u8>,
 }
 
 /// The symbols the first 13a rule surrounds with spaces: the regex class
 /// ``[\{-\~\[-\` -\&\(-\+\:-\@\/]``.
-fn is_13a_symbol(byte: u8) -> bool {
+const fn is_13a_symbol(byte: u8) -> bool {
     matches!(byte, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/')
 }
 
 impl Tokenizer13a {
     /// The tokenized text, whose whitespace-separated pieces are the tokens.
-    fn tokenize(&mut self, line: &str) -> &str {
+    fn tokenize(&mut self, line: &str) -> &[u8] {
         let line = line.trim_end_matches(is_py_whitespace);
         // The language-independent part: Python `str.replace`s in sacrebleu's order (a
-        // deletion can create the next pattern, so the order matters). They are rare, so
-        // the text is only copied when one applies.
-        self.text.clear();
-        self.text.push_str(line);
-        if self.text.contains("<skipped>") {
-            self.text = self.text.replace("<skipped>", "");
-        }
-        if self.text.contains('\n') {
-            self.text = self.text.replace("-\n", "").replace('\n', " ");
-        }
-        if self.text.contains('&') {
-            self.text = self
-                .text
-                .replace("&quot;", "\"")
-                .replace("&amp;", "&")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">");
-        }
+        // deletion can create the next pattern, so the order matters). All patterns start
+        // with `<`, `-` + newline, newline or `&`, which one scan rules out in most texts.
+        let text: Cow<'_, str> = if memchr::memchr3(b'<', b'\n', b'&', line.as_bytes()).is_none() {
+            line.into()
+        } else {
+            let mut text = line.replace("<skipped>", "");
+            if text.contains('\n') {
+                text = text.replace("-\n", "").replace('\n', " ");
+            }
+            if text.contains('&') {
+                text = text
+                    .replace("&quot;", "\"")
+                    .replace("&amp;", "&")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">");
+            }
+            text.into()
+        };
 
         // The regex rules, one linear pass each. They only insert ASCII spaces next to ASCII
         // bytes, so working on bytes is the same as on characters: a multi-byte character
         // only ever plays the part of "[^0-9]", and is never split.
         let (a, b) = (&mut self.a, &mut self.b);
         a.clear();
-        // sacrebleu pads the line with a space on each side, and spaces are symbols too.
-        a.extend_from_slice(b"   ");
-        for &byte in self.text.as_bytes() {
-            if is_13a_symbol(byte) {
+        // sacrebleu pads the line with a space on each side and then spaces every symbol,
+        // spaces included. Only the number of spaces in a run differs if a space is written
+        // once instead of three times, and neither the later rules (which look at digits,
+        // `.`, `,` and `-`) nor the split on whitespace can tell.
+        a.push(b' ');
+        for &byte in text.as_bytes() {
+            if SPACED_SYMBOLS[usize::from(byte)] {
                 a.extend_from_slice(&[b' ', byte, b' ']);
             } else {
                 a.push(byte);
             }
         }
-        a.extend_from_slice(b"   ");
-        let text = self.text.as_bytes();
-        if text.contains(&b'.') || text.contains(&b',') {
-            // ([^0-9])([\.,]) -> "\1 \2 ", then ([\.,])([^0-9]) -> " \1 \2".
-            replace_pairs(
-                a,
-                b,
-                |x, y| !x.is_ascii_digit() && matches!(y, b'.' | b','),
-                |x, y| [x, b' ', y, b' '],
-            );
-            replace_pairs(
-                b,
-                a,
-                |x, y| matches!(x, b'.' | b',') && !y.is_ascii_digit(),
-                |x, y| [b' ', x, b' ', y],
-            );
+        a.push(b' ');
+        let text = text.as_bytes();
+        if memchr::memchr2(b'.', b',', text).is_some() {
+            split_period_comma_after_non_digit(a, b);
+            split_period_comma_before_non_digit(b, a);
         }
-        if text.contains(&b'-') {
-            // ([0-9])(-) -> "\1 \2 "
-            replace_pairs(
-                a,
-                b,
-                |x, y| x.is_ascii_digit() && y == b'-',
-                |x, y| [x, b' ', y, b' '],
-            );
+        if memchr::memchr(b'-', text).is_some() {
+            split_dash_after_digit(a, b);
             std::mem::swap(a, b);
         }
-        std::str::from_utf8(a).expect("13a passes insert ASCII at character boundaries")
+        a
     }
 }
 
-/// One `re.sub` of a two-character pattern: scan left to right, and where `(x, y)` matches,
-/// write `replacement(x, y)` and resume after `y`, so matches never overlap.
-fn replace_pairs(
-    src: &[u8],
-    dst: &mut Vec<u8>,
-    matches: impl Fn(u8, u8) -> bool,
-    replacement: impl Fn(u8, u8) -> [u8; 4],
-) {
-    dst.clear();
-    let mut i = 0;
-    while i < src.len() {
-        let x = src[i];
-        if let Some(&y) = src.get(i + 1) {
-            if matches(x, y) {
-                dst.extend_from_slice(&replacement(x, y));
-                i += 2;
-                continue;
-            }
-        }
-        dst.push(x);
-        i += 1;
+/// The bytes the first rule spaces, minus the space itself (see `tokenize`).
+static SPACED_SYMBOLS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = byte != b' ' as usize && is_13a_symbol(byte as u8);
+        byte += 1;
     }
+    table
+};
+
+fn find_period_or_comma(src: &[u8], from: usize) -> Option<usize> {
+    let rest = src.get(from..)?;
+    memchr::memchr2(b'.', b',', rest).map(|at| from + at)
+}
+
+/// `re.sub(r'([^0-9])([\.,])', r'\1 \2 ', …)`. Matches never overlap and are found left to
+/// right; the scan jumps from one `.` or `,` to the next and copies the bytes between.
+fn split_period_comma_after_non_digit(src: &[u8], dst: &mut Vec<u8>) {
+    dst.clear();
+    let mut copied = 0; // src[..copied] is written (or consumed by a match)
+    let mut from = 1;
+    while let Some(j) = find_period_or_comma(src, from) {
+        // A match needs its first character unconsumed and not a digit.
+        if j > copied && !src[j - 1].is_ascii_digit() {
+            dst.extend_from_slice(&src[copied..j - 1]);
+            dst.extend_from_slice(&[src[j - 1], b' ', src[j], b' ']);
+            copied = j + 1;
+        }
+        from = j + 1;
+    }
+    dst.extend_from_slice(&src[copied..]);
+}
+
+/// `re.sub(r'([\.,])([^0-9])', r' \1 \2', …)`.
+fn split_period_comma_before_non_digit(src: &[u8], dst: &mut Vec<u8>) {
+    dst.clear();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(i) = find_period_or_comma(src, from) {
+        match src.get(i + 1) {
+            Some(&next) if !next.is_ascii_digit() => {
+                dst.extend_from_slice(&src[copied..i]);
+                dst.extend_from_slice(&[b' ', src[i], b' ', next]);
+                copied = i + 2;
+                from = i + 2;
+            }
+            _ => from = i + 1,
+        }
+    }
+    dst.extend_from_slice(&src[copied..]);
+}
+
+/// `re.sub(r'([0-9])(-)', r'\1 \2 ', …)`.
+fn split_dash_after_digit(src: &[u8], dst: &mut Vec<u8>) {
+    dst.clear();
+    let mut copied = 0;
+    let mut from = 1;
+    while let Some(j) = src
+        .get(from..)
+        .and_then(|rest| memchr::memchr(b'-', rest))
+        .map(|at| from + at)
+    {
+        if j > copied && src[j - 1].is_ascii_digit() {
+            dst.extend_from_slice(&src[copied..j - 1]);
+            dst.extend_from_slice(&[src[j - 1], b' ', b'-', b' ']);
+            copied = j + 1;
+        }
+        from = j + 1;
+    }
+    dst.extend_from_slice(&src[copied..]);
 }
 
 #[cfg(test)]
@@ -414,9 +499,11 @@ mod tests {
 
     fn tokens(text: &str) -> Vec<String> {
         let mut tokenizer = Tokenizer13a::default();
-        py_split(tokenizer.tokenize(text))
-            .map(str::to_owned)
-            .collect()
+        let mut tokens = Vec::new();
+        py_split_bytes(tokenizer.tokenize(text), |t| {
+            tokens.push(String::from_utf8(t.to_vec()).expect("13a keeps UTF-8"));
+        });
+        tokens
     }
 
     #[test]

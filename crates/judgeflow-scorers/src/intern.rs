@@ -62,6 +62,7 @@ impl Interner {
         id
     }
 
+    #[inline]
     pub(crate) fn token(&mut self, token: &[u8]) -> u32 {
         let Self {
             hasher,
@@ -96,6 +97,23 @@ impl Interner {
         stored_bytes(&self.arena, stored)
     }
 
+    /// The id of `token` if it was interned, without interning it.
+    #[inline]
+    pub(crate) fn find_token(&self, token: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(token);
+        self.strings
+            .find(hash, |s| stored_bytes(&self.arena, s) == token)
+            .map(|s| s.id)
+    }
+
+    /// The id of the pair if it was interned, without interning it.
+    #[inline]
+    pub(crate) fn find_pair(&self, prefix: u32, last: u32) -> Option<u32> {
+        let key = (u64::from(prefix) << 32) | u64::from(last);
+        self.pairs.get(&key).copied()
+    }
+
+    #[inline]
     pub(crate) fn pair(&mut self, prefix: u32, last: u32) -> u32 {
         let key = (u64::from(prefix) << 32) | u64::from(last);
         let next_id = &mut self.next_id;
@@ -105,6 +123,7 @@ impl Interner {
             .or_insert_with(|| Self::fresh(next_id))
     }
 
+    #[inline]
     pub(crate) fn char(&mut self, c: char) -> u32 {
         self.pair(CHAR_PREFIX, u32::from(c))
     }

@@ -12,7 +12,8 @@
 //! the target, and `fmeasure` is their harmonic mean (0.0 when both are 0).
 //!
 //! Speed: tokens are interned to integers once per pair, n-grams are counted in dense
-//! arrays, and the LCS uses one rolling row (ROUGE-L needs only its length).
+//! arrays, and ROUGE-L's LCS length is computed bit-parallel, 64 cells of the DP table per
+//! word operation (only ROUGE-Lsum, which reads one LCS back, builds whole tables).
 
 use crate::intern::{Interner, overlap};
 
@@ -62,7 +63,7 @@ pub struct Rouge {
     target_ngrams: Vec<u32>,
     prediction_ngrams: Vec<u32>,
     counts: Vec<u32>,
-    row: Vec<u32>,
+    lcs: LcsBits,
     lsum: LsumBuffers,
 }
 
@@ -220,7 +221,8 @@ impl Rouge {
         if self.target.is_empty() || self.prediction.is_empty() {
             return RougeScore::default();
         }
-        let lcs = lcs_length(&self.target, &self.prediction, &mut self.row) as f64;
+        let ids = self.interner.len();
+        let lcs = lcs_length(&self.target, &self.prediction, ids, &mut self.lcs) as f64;
         RougeScore::new(
             lcs / self.prediction.len() as f64,
             lcs / self.target.len() as f64,
@@ -258,25 +260,36 @@ fn tokenize_into(interner: &mut Interner, token: &mut Vec<u8>, text: &str, out: 
             token.clear();
         }
     };
-    if text.is_ascii() {
-        for &byte in text.as_bytes() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte.is_ascii() {
             if byte.is_ascii_alphanumeric() {
                 token.push(byte.to_ascii_lowercase());
             } else {
                 flush(token);
             }
+            i += 1;
+            continue;
         }
-    } else {
-        // A non-ASCII character separates tokens, unless its lowercase has ASCII letters.
-        for c in text.chars() {
-            for lower in c.to_lowercase() {
-                if lower.is_ascii_alphanumeric() {
-                    token.push(lower as u8);
-                } else {
-                    flush(token);
-                }
+        // A non-ASCII character separates tokens, except the two whose lowercase has an
+        // ASCII letter (`ascii_lowercases_are_exactly_two` checks that there are no others):
+        // U+0130 lowercases to "i" + U+0307 (a separator), U+212A (Kelvin) to "k".
+        let width = match byte {
+            0xf0.. => 4,
+            0xe0.. => 3,
+            _ => 2,
+        };
+        match bytes[i..i + width] {
+            [0xc4, 0xb0] => {
+                token.push(b'i');
+                flush(token);
             }
+            [0xe2, 0x84, 0xaa] => token.push(b'k'),
+            _ => flush(token),
         }
+        i += width;
     }
     flush(token);
 }
@@ -311,25 +324,52 @@ fn ngrams_into(interner: &mut Interner, tokens: &[u32], n: usize, out: &mut Vec<
     out.truncate((tokens.len() + 1).saturating_sub(n));
 }
 
-/// Length of the longest common subsequence, with one row of the DP table.
-fn lcs_length(a: &[u32], b: &[u32], row: &mut Vec<u32>) -> usize {
-    // The shorter sequence along the row keeps the buffer small; LCS length is symmetric.
-    let (a, b) = if a.len() < b.len() { (b, a) } else { (a, b) };
+/// Length of the longest common subsequence, bit-parallel (Hyyrö's formulation of the
+/// Allison-Dix algorithm): one bit per position of `a`, one pass of word operations per
+/// token of `b`, so 64 DP cells per instruction instead of one. `ids` bounds the token ids.
+fn lcs_length(a: &[u32], b: &[u32], ids: usize, bits: &mut LcsBits) -> usize {
+    let words = a.len().div_ceil(64);
+    let LcsBits { masks, row } = bits;
+    // masks[id * words ..][w]: where token `id` occurs in `a`.
+    masks.clear();
+    masks.resize(ids * words, 0);
+    for (i, &x) in a.iter().enumerate() {
+        masks[x as usize * words + i / 64] |= 1 << (i % 64);
+    }
+    // A zero bit in `row` marks a position of `a` that is the end of a match on the LCS so
+    // far; all ones is the empty prefix of `b`.
     row.clear();
-    row.resize(b.len() + 1, 0);
-    for &x in a {
-        let mut diagonal = 0; // row[j - 1] of the previous row
-        for (j, &y) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if x == y {
-                diagonal + 1
-            } else {
-                above.max(row[j])
-            };
-            diagonal = above;
+    row.resize(words, u64::MAX);
+    for &y in b {
+        let mask = &masks[y as usize * words..(y as usize + 1) * words];
+        let mut carry = false;
+        for (v, &m) in row.iter_mut().zip(mask) {
+            let u = *v & m;
+            let (sum, c1) = v.overflowing_add(u);
+            let (sum, c2) = sum.overflowing_add(u64::from(carry));
+            carry = c1 || c2;
+            *v = sum | (*v & !m);
         }
     }
-    row[b.len()] as usize
+    let tail = a.len() % 64;
+    row.iter()
+        .enumerate()
+        .map(|(w, &v)| {
+            let valid = if w + 1 == words && tail != 0 {
+                (1_u64 << tail) - 1
+            } else {
+                u64::MAX
+            };
+            (!v & valid).count_ones() as usize
+        })
+        .sum()
+}
+
+/// Buffers of [`lcs_length`].
+#[derive(Default)]
+struct LcsBits {
+    masks: Vec<u64>,
+    row: Vec<u64>,
 }
 
 /// Marks in `union` the positions of `reference` on the LCS with `candidate` that the
@@ -454,18 +494,46 @@ mod tests {
     }
 
     #[test]
-    fn lcs_rolling_row_matches_naive_table() {
-        let a = [1, 2, 3, 2, 1, 4];
-        let b = [2, 1, 2, 4, 3];
-        let mut row = Vec::new();
-        let mut union = vec![false; a.len()];
+    fn bit_parallel_lcs_equals_the_dp_table() {
+        // Deterministic pseudo-random sequences over small alphabets, across the 64-bit
+        // word boundary, against the full DP table that ROUGE-Lsum uses.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |bound: u32| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % u64::from(bound)) as u32
+        };
+        let mut bits = LcsBits::default();
         let mut table = Vec::new();
-        mark_lcs(&a, &b, &mut table, &mut union);
-        let width = b.len() + 1;
+        for case in 0..400 {
+            let alphabet = 2 + case % 7;
+            let a: Vec<u32> = (0..next(150)).map(|_| next(alphabet)).collect();
+            let b: Vec<u32> = (0..next(150)).map(|_| next(alphabet)).collect();
+            let mut union = vec![false; a.len()];
+            mark_lcs(&a, &b, &mut table, &mut union);
+            let expected = table[a.len() * (b.len() + 1) + b.len()] as usize;
+            let ids = alphabet as usize;
+            assert_eq!(lcs_length(&a, &b, ids, &mut bits), expected, "{a:?} {b:?}");
+            assert_eq!(lcs_length(&b, &a, ids, &mut bits), expected);
+        }
+    }
+
+    #[test]
+    fn ascii_lowercases_are_exactly_two() {
+        // The tokenizer's fast path relies on this: no other non-ASCII character has an
+        // ASCII letter or digit in its lowercase.
+        let found: Vec<(char, String)> = (0x80..=0x10_ffff_u32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().any(|l| l.is_ascii_alphanumeric()))
+            .map(|c| (c, c.to_lowercase().collect()))
+            .collect();
         assert_eq!(
-            lcs_length(&a, &b, &mut row) as u32,
-            table[a.len() * width + b.len()]
+            found,
+            [
+                ('\u{130}', "i\u{307}".to_owned()),
+                ('\u{212a}', "k".to_owned())
+            ]
         );
-        assert_eq!(lcs_length(&b, &a, &mut row), lcs_length(&a, &b, &mut row));
     }
 }

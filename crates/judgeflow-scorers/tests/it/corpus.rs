@@ -303,3 +303,45 @@ pub fn write_jsonl(path: &std::path::Path, pairs: &[Pair]) -> std::io::Result<()
     }
     out.flush()
 }
+
+/// Pairs shaped like evaluation rows rather than edge cases, for the benchmarks: answers of
+/// 8 to 60 words, single spaces, sentence punctuation glued to words, some numbers, rare
+/// non-ASCII words; the hypothesis an edited reference; one pair in five with 2 or 3
+/// references.
+pub fn answer_pairs(seed: u64, count: usize) -> Vec<Pair> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let answer_token = |rng: &mut StdRng| -> String {
+        let mut word = match rng.random_range(0..100) {
+            0..88 => (*WORDS.choose(rng).expect("words")).to_owned(),
+            88..97 => (*NUMBERS.choose(rng).expect("numbers")).to_owned(),
+            _ => (*UNICODE.choose(rng).expect("unicode")).to_owned(),
+        };
+        match rng.random_range(0..12) {
+            0 => word.push('.'),
+            1 => word.push(','),
+            2 if rng.random_range(0..3) == 0 => word.push('?'),
+            _ => {}
+        }
+        word
+    };
+    let sentence = |rng: &mut StdRng| -> Vec<String> {
+        let len = rng.random_range(8..=60);
+        (0..len).map(|_| answer_token(rng)).collect()
+    };
+    (0..count)
+        .map(|_| {
+            let reference = sentence(&mut rng);
+            let hypothesis = mutate(&mut rng, &reference).join(" ");
+            let mut references = vec![reference.join(" ")];
+            if rng.random_range(0..5) == 0 {
+                for _ in 0..rng.random_range(1..=2) {
+                    references.push(mutate(&mut rng, &reference).join(" "));
+                }
+            }
+            Pair {
+                hypothesis,
+                references,
+            }
+        })
+        .collect()
+}

@@ -20,6 +20,7 @@ use crate::corpus::{self, Pair};
 
 const TOLERANCE: f64 = 1e-9;
 const PAIRS: usize = 2_000;
+const ANSWER_PAIRS: usize = 500;
 const SEED: u64 = 0x5C0_8E5;
 
 fn python() -> String {
@@ -167,7 +168,9 @@ impl Comparison {
 
 #[test]
 fn scores_equal_the_python_reference_packages() {
-    let pairs = corpus::pairs(SEED, PAIRS, 40);
+    // The edge-case corpus, plus answer-shaped pairs like the benchmark's.
+    let mut pairs = corpus::pairs(SEED, PAIRS, 40);
+    pairs.extend(corpus::answer_pairs(SEED, ANSWER_PAIRS));
     let expected = reference_scores(&pairs);
     assert_eq!(expected.len(), pairs.len(), "one score line per pair");
 

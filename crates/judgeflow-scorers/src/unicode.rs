@@ -21,6 +21,12 @@ pub(crate) fn py_split_bytes<'a>(bytes: &'a [u8], mut piece: impl FnMut(&'a [u8]
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        let byte = bytes[i];
+        // Printable ASCII is never whitespace: the common case, decided by one compare.
+        if (b'!'..0x80).contains(&byte) {
+            i += 1;
+            continue;
+        }
         let width = match bytes[i..] {
             [9..=13 | 0x1c..=0x20, ..] => 1,
             [0xc2, 0x85 | 0xa0, ..] => 2,

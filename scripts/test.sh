@@ -12,6 +12,7 @@
 #                      missing and re-synced whenever tests/python/requirements.txt changes.
 #   PYTHON             the interpreter that creates the venv (default python3).
 #   JUDGEFLOW_SKIP_RUST_TESTS=1   build, but skip the Rust tests (quick suite iterations).
+#   JUDGEFLOW_PYTHON   set by this script to the venv's python, for the scorer parity test.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,6 +56,10 @@ step "cargo build -p judgeflow-cli"
 cargo build -p judgeflow-cli
 
 failed=()
+
+# The scorer parity test (crates/judgeflow-scorers) runs the Python reference packages
+# (rouge-score, sacrebleu) from this venv; without it the test fails rather than skips.
+export JUDGEFLOW_PYTHON="$venv/bin/python"
 
 if [[ "${JUDGEFLOW_SKIP_RUST_TESTS:-0}" != 1 ]]; then
   if cargo nextest --version >/dev/null 2>&1; then

@@ -107,6 +107,9 @@ def main() -> None:
             ("trace.status = 'OK'", "trace.status = 'OK'"),
             ("span.name = 'tool-3' (span filter)", "span.name = 'tool-3'"),
             ("trace.timestamp_ms > 0 AND span.type = 'TOOL'", "trace.timestamp_ms > 0 AND span.type = 'TOOL'"),
+            # Worst cases: nothing matches, so every stored trace is probed.
+            ("span.name = 'missing' (no hits: full scan)", "span.name = 'missing'"),
+            ("tags.team = 'missing' (no hits: full scan)", "tags.team = 'missing'"),
         ]:
             median_ms, hits = timed_search(server.url, experiment_id, filter_string)
             search_rows.append([label, str(hits), f"{median_ms:.1f}"])

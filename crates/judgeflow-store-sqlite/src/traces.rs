@@ -650,28 +650,78 @@ fn attribute_expr(key: &str) -> StoreResult<&'static str> {
     })
 }
 
-/// `EXISTS (…)` or `NOT EXISTS (…)` over a key/value child table of the trace.
-fn push_key_value(builder: &mut Sql, table: &str, comparison: &Comparison) {
-    match comparison.op {
-        CompareOp::IsNull => builder.push(format!(
-            " AND NOT EXISTS (SELECT 1 FROM {table} c WHERE c.trace_id = t.trace_id AND c.key = "
-        )),
-        _ => builder.push(format!(
-            " AND EXISTS (SELECT 1 FROM {table} c WHERE c.trace_id = t.trace_id AND c.key = "
-        )),
-    };
-    builder.push_bind(comparison.key.clone());
-    if !matches!(comparison.op, CompareOp::IsNull | CompareOp::IsNotNull) {
-        builder.push(" AND ");
-        push_compare(builder, "c.value", comparison.op, &comparison.value);
-    }
-    builder.push(")");
+/// Matching child rows up to which a comparison is answered from the child table's index
+/// (`trace_id IN (SELECT …)`) rather than probed per trace (`EXISTS`), as for run search: a
+/// rare tag or span name is found at once, a common one stops as soon as the page is full.
+const SELECTIVE_ROWS: i64 = 2000;
+
+/// Counts, capped at [`SELECTIVE_ROWS`] + 1, the rows of `table` matching `condition`.
+fn is_selective(conn: &Connection, table: &str, condition: &Sql) -> StoreResult<bool> {
+    let mut count = Sql::new(format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} c WHERE "));
+    count.append(condition);
+    count.push(" LIMIT ");
+    count.push_bind(SELECTIVE_ROWS + 1);
+    count.push(")");
+    let matched: i64 = count
+        .rows(conn, |row| row.col(0))?
+        .into_iter()
+        .next()
+        .unwrap_or(0);
+    Ok(matched <= SELECTIVE_ROWS)
 }
 
-fn push_trace_clause(builder: &mut Sql, comparison: &Comparison) -> StoreResult<()> {
+/// `AND [NOT] EXISTS (…)` or `AND t.trace_id IN (…)` for rows of a child table matching
+/// `condition` (written against the alias `c`).
+fn push_child(
+    conn: &Connection,
+    builder: &mut Sql,
+    table: &str,
+    condition: &Sql,
+    negate: bool,
+) -> StoreResult<()> {
+    if !negate && is_selective(conn, table, condition)? {
+        builder.push(format!(" AND t.trace_id IN (SELECT c.trace_id FROM {table} c WHERE "));
+    } else {
+        let not = if negate { "NOT " } else { "" };
+        builder.push(format!(
+            " AND {not}EXISTS (SELECT 1 FROM {table} c WHERE c.trace_id = t.trace_id AND "
+        ));
+    }
+    builder.append(condition);
+    builder.push(")");
+    Ok(())
+}
+
+/// A comparison on a key/value child table of the trace (tags, metadata).
+fn push_key_value(
+    conn: &Connection,
+    builder: &mut Sql,
+    table: &str,
+    comparison: &Comparison,
+) -> StoreResult<()> {
+    let mut condition = Sql::new("c.key = ");
+    condition.push_bind(comparison.key.clone());
+    if !matches!(comparison.op, CompareOp::IsNull | CompareOp::IsNotNull) {
+        condition.push(" AND ");
+        push_compare(&mut condition, "c.value", comparison.op, &comparison.value);
+    }
+    push_child(
+        conn,
+        builder,
+        table,
+        &condition,
+        comparison.op == CompareOp::IsNull,
+    )
+}
+
+fn push_trace_clause(
+    conn: &Connection,
+    builder: &mut Sql,
+    comparison: &Comparison,
+) -> StoreResult<()> {
     match comparison.entity {
-        EntityType::Tag => push_key_value(builder, "trace_tags", comparison),
-        EntityType::Metadata => push_key_value(builder, "trace_metadata", comparison),
+        EntityType::Tag => push_key_value(conn, builder, "trace_tags", comparison)?,
+        EntityType::Metadata => push_key_value(conn, builder, "trace_metadata", comparison)?,
         EntityType::Attribute => match comparison.key.as_str() {
             "run_id" => {
                 let negate = matches!(comparison.op, CompareOp::Ne | CompareOp::NotIn);
@@ -721,10 +771,10 @@ fn push_trace_clause(builder: &mut Sql, comparison: &Comparison) -> StoreResult<
         },
         EntityType::Span => {
             let column = match comparison.key.as_str() {
-                "name" => "s.name",
-                "type" => "s.span_type",
-                "status" => "s.status",
-                _ => "s.content",
+                "name" => "c.name",
+                "type" => "c.span_type",
+                "status" => "c.status",
+                _ => "c.content",
             };
             // Span status is stored as OK/ERROR/UNSET; accept the OTel names too.
             let value = match (&comparison.key[..], &comparison.value) {
@@ -733,9 +783,18 @@ fn push_trace_clause(builder: &mut Sql, comparison: &Comparison) -> StoreResult<
                 }
                 (_, value) => value.clone(),
             };
-            builder.push(" AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND ");
-            push_compare(builder, column, comparison.op, &value);
-            builder.push(")");
+            let mut condition = Sql::default();
+            push_compare(&mut condition, column, comparison.op, &value);
+            if column == "c.content" {
+                // No index can answer a substring match: probe per trace.
+                builder.push(
+                    " AND EXISTS (SELECT 1 FROM spans c WHERE c.trace_id = t.trace_id AND ",
+                );
+                builder.append(&condition);
+                builder.push(")");
+            } else {
+                push_child(conn, builder, "spans", &condition, false)?;
+            }
         }
         EntityType::Feedback | EntityType::Expectation => {
             let kind = if comparison.entity == EntityType::Feedback {
@@ -815,7 +874,7 @@ pub(crate) fn search(conn: &Connection, query: &TraceQuery) -> StoreResult<Page<
     builder.push_bind_list(experiments);
     builder.push(")");
     for comparison in &query.filter {
-        push_trace_clause(&mut builder, comparison)?;
+        push_trace_clause(conn, &mut builder, comparison)?;
     }
     builder.push(" ORDER BY ");
     let mut has_id = false;

@@ -411,3 +411,28 @@ def test_an_oversized_otlp_body_is_413(experiment_id, rest):
     bomb = gzip.compress(b"\0" * (40 * 1024 * 1024))
     response = post_otlp(rest, experiment_id, bomb, **{"Content-Encoding": "gzip"})
     assert response.status_code == 413, response.text
+
+
+def test_prompts_loaded_inside_a_trace_are_linked_and_searchable(experiment_id):
+    name = unique_name("prompt")
+    mlflow.genai.register_prompt(name=name, template="Hello {{who}}")
+
+    @mlflow.trace
+    def greet():
+        return mlflow.genai.load_prompt(f"prompts:/{name}/1").format(who="ana")
+
+    greet()
+    trace_id = mlflow.get_last_active_trace_id()
+    flush()
+    # Prompt linking is asynchronous in the client: wait for it as a user would.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        linked = mlflow.get_trace(trace_id).info.tags.get("mlflow.linkedPrompts")
+        if linked:
+            break
+        time.sleep(0.1)
+    assert json.loads(linked) == [{"name": name, "version": "1"}]
+    found = mlflow.search_traces(
+        locations=[experiment_id], filter_string=f"trace.prompt = '{name}/1'", return_type="list"
+    )
+    assert [t.info.trace_id for t in found] == [trace_id]

@@ -72,7 +72,17 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Opens the writer connection, switching the file to WAL and migrating it.
 pub(crate) fn open_writer(path: &Path) -> StoreResult<Connection> {
-    let mut conn = Connection::open(path).map_err(db_err)?;
+    // NO_MUTEX: the writer connection is only ever used by one thread at a time (opened here,
+    // then owned by the writer thread), so SQLite's per-call connection mutex is pure cost:
+    // a lock and unlock around every step of every statement.
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(db_err)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(db_err)?;

@@ -203,22 +203,22 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> StoreR
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .map_err(db_err)?;
+    // Bindings persist across executions: the run id is bound once for the whole batch, and
+    // each point rebinds only its own columns (a 1,000-point batch is 1,000 executions).
+    history.raw_bind_parameter(1, run_id).map_err(db_err)?;
     for metric in metrics {
         let (value, is_nan) = encode_value(metric.value);
-        history
-            .execute(params![
-                run_id,
-                metric.key,
-                metric.timestamp,
-                metric.step,
-                value,
-                is_nan,
-                metric.model_id,
-                metric.dataset_name,
-                metric.dataset_digest
-            ])
-            .map_err(db_err)?;
+        history.raw_bind_parameter(2, &metric.key).map_err(db_err)?;
+        history.raw_bind_parameter(3, metric.timestamp).map_err(db_err)?;
+        history.raw_bind_parameter(4, metric.step).map_err(db_err)?;
+        history.raw_bind_parameter(5, value).map_err(db_err)?;
+        history.raw_bind_parameter(6, is_nan).map_err(db_err)?;
+        history.raw_bind_parameter(7, &metric.model_id).map_err(db_err)?;
+        history.raw_bind_parameter(8, &metric.dataset_name).map_err(db_err)?;
+        history.raw_bind_parameter(9, &metric.dataset_digest).map_err(db_err)?;
+        history.raw_execute().map_err(db_err)?;
     }
+    history.clear_bindings();
     // Reduce the batch to its newest point per key before touching latest_metrics.
     // A map, not a scan per point: a batch may carry 1,000 distinct keys.
     let mut newest: HashMap<&str, &Metric> = HashMap::with_capacity(metrics.len().min(1024));

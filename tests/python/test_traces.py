@@ -194,22 +194,10 @@ def test_search_traces_with_the_trace_grammar(experiment_id):
     assert [t.info.trace_id for t in second] == [a] and not second.token
 
 
-def test_a_bad_trace_filter_is_invalid_parameter(experiment_id, rest):
-    response = rest.post(
-        f"{V3}/search",
-        json={
-            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-            "filter": "span.bogus = 'x'",
-        },
-    )
-    assert_mlflow_error(response, 400, "INVALID_PARAMETER_VALUE")
-    response = rest.post(
-        f"{V3}/search",
-        json={
-            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-            "filter": "feedback.rating > 'high'",
-        },
-    )
+@pytest.mark.parametrize("bad_filter", ["span.bogus = 'x'", "feedback.rating > 'high'", "tags.a = 'b' OR tags.c = 'd'"])
+def test_a_bad_trace_filter_is_invalid_parameter(experiment_id, rest, bad_filter):
+    location = {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}
+    response = rest.post(f"{V3}/search", json={"locations": [location], "filter": bad_filter})
     assert_mlflow_error(response, 400, "INVALID_PARAMETER_VALUE")
 
 

@@ -209,13 +209,21 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> StoreR
     for metric in metrics {
         let (value, is_nan) = encode_value(metric.value);
         history.raw_bind_parameter(2, &metric.key).map_err(db_err)?;
-        history.raw_bind_parameter(3, metric.timestamp).map_err(db_err)?;
+        history
+            .raw_bind_parameter(3, metric.timestamp)
+            .map_err(db_err)?;
         history.raw_bind_parameter(4, metric.step).map_err(db_err)?;
         history.raw_bind_parameter(5, value).map_err(db_err)?;
         history.raw_bind_parameter(6, is_nan).map_err(db_err)?;
-        history.raw_bind_parameter(7, &metric.model_id).map_err(db_err)?;
-        history.raw_bind_parameter(8, &metric.dataset_name).map_err(db_err)?;
-        history.raw_bind_parameter(9, &metric.dataset_digest).map_err(db_err)?;
+        history
+            .raw_bind_parameter(7, &metric.model_id)
+            .map_err(db_err)?;
+        history
+            .raw_bind_parameter(8, &metric.dataset_name)
+            .map_err(db_err)?;
+        history
+            .raw_bind_parameter(9, &metric.dataset_digest)
+            .map_err(db_err)?;
         history.raw_execute().map_err(db_err)?;
     }
     history.clear_bindings();

@@ -59,24 +59,32 @@ fn artifact_location(experiment_location: &str, trace_id: &str) -> String {
     )
 }
 
-fn upsert_tag(conn: &Connection, trace_id: &str, key: &str, value: &str) -> StoreResult<()> {
+/// Sets `key` to `value` in a key/value child table of the trace (`trace_tags`,
+/// `trace_metadata`).
+fn upsert_entry(
+    conn: &Connection,
+    table: &str,
+    trace_id: &str,
+    key: &str,
+    value: &str,
+) -> StoreResult<()> {
     execute(
         conn,
-        "INSERT INTO trace_tags (trace_id, key, value) VALUES (?, ?, ?) \
-         ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value",
+        &format!(
+            "INSERT INTO {table} (trace_id, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value"
+        ),
         params![trace_id, key, value],
     )?;
     Ok(())
 }
 
+fn upsert_tag(conn: &Connection, trace_id: &str, key: &str, value: &str) -> StoreResult<()> {
+    upsert_entry(conn, "trace_tags", trace_id, key, value)
+}
+
 fn upsert_metadata(conn: &Connection, trace_id: &str, key: &str, value: &str) -> StoreResult<()> {
-    execute(
-        conn,
-        "INSERT INTO trace_metadata (trace_id, key, value) VALUES (?, ?, ?) \
-         ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value",
-        params![trace_id, key, value],
-    )?;
-    Ok(())
+    upsert_entry(conn, "trace_metadata", trace_id, key, value)
 }
 
 fn link_run(conn: &Connection, trace_id: &str, run_id: &str) -> StoreResult<()> {
@@ -657,7 +665,9 @@ const SELECTIVE_ROWS: i64 = 2000;
 
 /// Counts, capped at [`SELECTIVE_ROWS`] + 1, the rows of `table` matching `condition`.
 fn is_selective(conn: &Connection, table: &str, condition: &Sql) -> StoreResult<bool> {
-    let mut count = Sql::new(format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} c WHERE "));
+    let mut count = Sql::new(format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {table} c WHERE "
+    ));
     count.append(condition);
     count.push(" LIMIT ");
     count.push_bind(SELECTIVE_ROWS + 1);
@@ -680,7 +690,9 @@ fn push_child(
     negate: bool,
 ) -> StoreResult<()> {
     if !negate && is_selective(conn, table, condition)? {
-        builder.push(format!(" AND t.trace_id IN (SELECT c.trace_id FROM {table} c WHERE "));
+        builder.push(format!(
+            " AND t.trace_id IN (SELECT c.trace_id FROM {table} c WHERE "
+        ));
     } else {
         let not = if negate { "NOT " } else { "" };
         builder.push(format!(
@@ -787,9 +799,8 @@ fn push_trace_clause(
             push_compare(&mut condition, column, comparison.op, &value);
             if column == "c.content" {
                 // No index can answer a substring match: probe per trace.
-                builder.push(
-                    " AND EXISTS (SELECT 1 FROM spans c WHERE c.trace_id = t.trace_id AND ",
-                );
+                builder
+                    .push(" AND EXISTS (SELECT 1 FROM spans c WHERE c.trace_id = t.trace_id AND ");
                 builder.append(&condition);
                 builder.push(")");
             } else {

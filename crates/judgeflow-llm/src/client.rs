@@ -192,7 +192,7 @@ impl LlmClient {
                 }
                 Ok(None) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "call cache read failed; calling the endpoint")
+                    tracing::warn!(%error, "call cache read failed; calling the endpoint");
                 }
             }
         }

@@ -51,6 +51,9 @@ mod tests {
 
     use super::*;
 
+    /// Response headers, and the wait they should yield.
+    type Case<'a> = (&'a [(&'static str, &'a str)], Option<Duration>);
+
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
@@ -65,7 +68,7 @@ mod tests {
         let in_90s = httpdate::fmt_http_date(now + Duration::from_secs(90));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
 
-        let cases: [(&[(&'static str, &str)], Option<Duration>); 7] = [
+        let cases: [Case; 7] = [
             (&[("retry-after", "3")], Some(Duration::from_secs(3))),
             (&[("retry-after", "0.5")], Some(Duration::from_millis(500))),
             (&[("retry-after", &in_90s)], Some(Duration::from_secs(90))),

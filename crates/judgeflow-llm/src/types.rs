@@ -140,6 +140,7 @@ pub struct ChatRequest {
 }
 
 impl ChatRequest {
+    #[must_use]
     pub fn new(messages: Vec<Message>) -> Self {
         Self {
             messages,

@@ -32,7 +32,8 @@ fn parse_args() -> Args {
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
         let mut value = || {
-            words.next()
+            words
+                .next()
                 .unwrap_or_else(|| panic!("{flag} needs a value"))
         };
         match flag.as_str() {

@@ -232,6 +232,9 @@ impl LlmClient {
         loop {
             attempt += 1;
             endpoint.wait_out_pause().await;
+            // The slot first, then the buckets: drawn just before sending, the buckets pace the
+            // sends themselves. Drawn before queueing for a slot, their tokens would be spent
+            // early and the sends would bunch up as slots free.
             let permit = endpoint.concurrency.acquire().await;
             if let Some(bucket) = &endpoint.requests {
                 bucket.acquire(1.0).await;

@@ -1,5 +1,9 @@
 //! Several judges on one row, their verdicts combined.
 
+use futures::future::join_all;
+use serde_json::Value;
+
+use crate::call::CallStats;
 use crate::{Judge, JudgeError, JudgeInput, Verdict};
 
 /// How a jury combines its members' values.
@@ -47,8 +51,118 @@ impl Jury {
         &self.name
     }
 
+    /// Runs every member at once and combines the values of those that succeeded. Failed
+    /// members stay in [`JuryVerdict::members`]; only when all fail is the first error returned.
     pub async fn judge(&self, input: &JudgeInput<'_>) -> Result<JuryVerdict, JudgeError> {
-        let _ = (input, &self.judges, self.aggregate);
-        todo!()
+        let results = join_all(self.judges.iter().map(|judge| judge.judge(input))).await;
+        let members: Vec<MemberVerdict> = self
+            .judges
+            .iter()
+            .zip(results)
+            .map(|(judge, result)| MemberVerdict {
+                judge: judge.name().to_owned(),
+                model: judge.model().to_owned(),
+                result,
+            })
+            .collect();
+        let succeeded: Vec<&Verdict> = members
+            .iter()
+            .filter_map(|m| m.result.as_ref().ok())
+            .collect();
+        if succeeded.is_empty() {
+            let first = members.into_iter().find_map(|m| m.result.err());
+            return Err(first.unwrap_or_else(|| {
+                JudgeError::Aggregate(format!("jury {:?} has no members", self.name))
+            }));
+        }
+        let values: Vec<&Value> = succeeded.iter().map(|v| &v.value).collect();
+        let value = match self.aggregate {
+            Aggregate::Vote => vote(&values),
+            Aggregate::Mean => mean(&values)?,
+        };
+        let failed = members.len() - succeeded.len();
+        let mut rationale: Vec<String> = members
+            .iter()
+            .map(|m| match &m.result {
+                Ok(v) => format!(
+                    "{} ({}): {} because {}",
+                    m.judge, m.model, v.value, v.rationale
+                ),
+                Err(e) => format!("{} ({}): failed: {e}", m.judge, m.model),
+            })
+            .collect();
+        if failed > 0 {
+            rationale.insert(
+                0,
+                format!(
+                    "{failed} of {} members failed and were left out",
+                    members.len()
+                ),
+            );
+        }
+        let stats: Vec<CallStats> = succeeded
+            .iter()
+            .map(|v| CallStats {
+                model: v.model.clone(),
+                usage: v.usage,
+                attempts: v.attempts,
+                calls: v.calls,
+                cached: v.cached,
+                latency: v.latency,
+            })
+            .collect();
+        let stats = CallStats::concurrent(&stats);
+        let mut models: Vec<&str> = Vec::new();
+        for verdict in &succeeded {
+            if !models.contains(&verdict.model.as_str()) {
+                models.push(&verdict.model);
+            }
+        }
+        let verdict = Verdict {
+            value,
+            rationale: rationale.join("\n"),
+            model: models.join(","),
+            usage: stats.usage,
+            attempts: stats.attempts,
+            calls: stats.calls,
+            cached: stats.cached,
+            latency: stats.latency,
+        };
+        Ok(JuryVerdict { verdict, members })
     }
+}
+
+/// The most common value, earliest member first among equals; yes/no ties are "no", so a
+/// split jury does not pass a row.
+fn vote(values: &[&Value]) -> Value {
+    if values.iter().all(|v| v.is_boolean()) {
+        let yes = values.iter().filter(|v| ***v == Value::Bool(true)).count();
+        return Value::Bool(yes * 2 > values.len());
+    }
+    let mut best: (&Value, usize) = (values[0], 0);
+    for candidate in values {
+        let count = values.iter().filter(|v| **v == *candidate).count();
+        if count > best.1 {
+            best = (candidate, count);
+        }
+    }
+    best.0.clone()
+}
+
+/// The mean of numbers, yes counting 1 and no 0. Categories have no mean.
+fn mean(values: &[&Value]) -> Result<Value, JudgeError> {
+    let mut sum = 0.0;
+    for value in values {
+        sum += match value {
+            Value::Bool(yes) => f64::from(u8::from(*yes)),
+            Value::Number(n) => n.as_f64().unwrap_or_default(),
+            other => {
+                return Err(JudgeError::Aggregate(format!(
+                    "the mean needs numbers or yes/no, a member answered {other}"
+                )));
+            }
+        };
+    }
+    // `values` is never empty here and every term is finite, so this is never NaN.
+    Ok(Value::from(sum / values.len() as f64))
 }

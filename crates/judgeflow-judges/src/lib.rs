@@ -17,6 +17,7 @@
 //!
 //! This crate reads no environment variables: models and keys arrive in the client.
 
+mod call;
 mod error;
 mod judge;
 mod jury;

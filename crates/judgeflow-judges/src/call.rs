@@ -111,3 +111,40 @@ pub(crate) async fn ask(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(tokens: Option<u64>, cached: bool, latency_ms: u64) -> CallStats {
+        CallStats {
+            model: "m".into(),
+            usage: tokens.map(|t| Usage {
+                prompt_tokens: t,
+                completion_tokens: 1,
+                total_tokens: t + 1,
+            }),
+            attempts: u32::from(!cached),
+            calls: 1,
+            cached,
+            latency: Duration::from_millis(latency_ms),
+        }
+    }
+
+    #[test]
+    fn concurrent_calls_add_costs_and_take_the_longest_wait() {
+        let merged = CallStats::concurrent(&[
+            stats(Some(10), true, 5),
+            stats(None, false, 9),
+            stats(Some(4), true, 1),
+        ]);
+        assert_eq!(merged.usage.map(|u| u.total_tokens), Some(16));
+        assert_eq!(
+            (merged.attempts, merged.calls, merged.cached),
+            (1, 3, false)
+        );
+        assert_eq!(merged.latency, Duration::from_millis(9));
+        assert!(CallStats::concurrent(&[stats(None, true, 0)]).cached);
+        assert!(!CallStats::concurrent(&[]).cached);
+    }
+}

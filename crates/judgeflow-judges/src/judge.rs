@@ -103,20 +103,20 @@ impl Judge {
     /// Judges one row. Fails with [`JudgeError::MissingInput`] before any call when the row
     /// lacks what this kind needs.
     pub async fn judge(&self, input: &JudgeInput<'_>) -> Result<Verdict, JudgeError> {
-        if self.kind == JudgeKind::RetrievalRelevance {
+        let Some(prompt) = self.prompt(input)? else {
             return self.retrieval_relevance(input).await;
-        }
-        let prompt = self.prompt(input)?;
+        };
         let output = self.kind.output();
         let (parsed, stats) = call::ask(&self.client, &self.params, prompt, &output).await?;
         Ok(verdict(parsed.value, parsed.rationale, stats))
     }
 
-    /// The user message for every kind but retrieval relevance (one message per chunk).
-    fn prompt(&self, input: &JudgeInput<'_>) -> Result<String, JudgeError> {
+    /// The user message of this kind's one call; `None` for retrieval relevance, which asks
+    /// once per chunk.
+    fn prompt(&self, input: &JudgeInput<'_>) -> Result<Option<String>, JudgeError> {
         let inputs = render(input.inputs);
         let output = render(input.outputs);
-        Ok(match &self.kind {
+        Ok(Some(match &self.kind {
             JudgeKind::Correctness => match expected(input.expectations, self.name())? {
                 Expected::Facts(facts) => prompts::correctness_facts(&inputs, &facts, &output),
                 Expected::Response(expected) => {
@@ -161,8 +161,8 @@ impl Judge {
                 &render(input.expectations),
                 kind,
             ),
-            JudgeKind::RetrievalRelevance => unreachable!("asked per chunk"),
-        })
+            JudgeKind::RetrievalRelevance => return Ok(None),
+        }))
     }
 
     /// One yes/no call per chunk, all at once; the value is the fraction of relevant chunks.

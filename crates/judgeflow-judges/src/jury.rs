@@ -166,3 +166,42 @@ fn mean(values: &[&Value]) -> Result<Value, JudgeError> {
     // `values` is never empty here and every term is finite, so this is never NaN.
     Ok(Value::from(sum / values.len() as f64))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn values(all: &[Value]) -> Vec<&Value> {
+        all.iter().collect()
+    }
+
+    #[test]
+    fn vote_majority_and_ties() {
+        let vote_of = |all: &[Value]| vote(&values(all));
+        assert_eq!(
+            vote_of(&[json!(true), json!(true), json!(false)]),
+            json!(true)
+        );
+        // A split jury does not pass the row.
+        assert_eq!(vote_of(&[json!(true), json!(false)]), json!(false));
+        assert_eq!(vote_of(&[json!("b"), json!("a"), json!("a")]), json!("a"));
+        // Equal counts: the earliest member's label.
+        assert_eq!(vote_of(&[json!("b"), json!("a")]), json!("b"));
+        assert_eq!(vote_of(&[json!(3), json!(4), json!(4)]), json!(4));
+    }
+
+    #[test]
+    fn mean_of_numbers_and_yes_no_but_not_labels() {
+        let mean_of = |all: &[Value]| mean(&values(all)).map(|v| v.as_f64());
+        assert_eq!(mean_of(&[json!(2), json!(5)]).unwrap(), Some(3.5));
+        assert_eq!(
+            mean_of(&[json!(true), json!(false), json!(true), json!(true)]).unwrap(),
+            Some(0.75)
+        );
+        assert!(matches!(
+            mean(&values(&[json!("a")])),
+            Err(JudgeError::Aggregate(_))
+        ));
+    }
+}

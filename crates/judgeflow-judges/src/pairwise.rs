@@ -112,3 +112,17 @@ fn winner(label: &Value, swapped: bool) -> Winner {
         _ => Winner::Tie,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn swapped_labels_map_back() {
+        assert_eq!(winner(&json!("A"), false), Winner::A);
+        assert_eq!(winner(&json!("A"), true), Winner::B);
+        assert_eq!(winner(&json!("B"), true), Winner::A);
+        assert_eq!(winner(&json!("tie"), true), Winner::Tie);
+    }
+}

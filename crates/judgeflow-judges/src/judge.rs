@@ -42,13 +42,23 @@ pub struct Verdict {
     pub latency: Duration,
 }
 
-/// A [`JudgeKind`] bound to a judge model.
+/// A [`JudgeKind`] bound to a judge model. Cheap to clone: clones share the client.
 #[derive(Clone)]
 pub struct Judge {
     kind: JudgeKind,
     name: String,
     client: LlmClient,
     params: ChatParams,
+}
+
+impl std::fmt::Debug for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Judge")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("model", &self.model())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Judge {
@@ -100,9 +110,15 @@ impl Judge {
         &self.client.config().model
     }
 
+    /// Rejects a misconfigured judge (see [`JudgeKind::validate`]) before any row is judged.
+    pub fn validate(&self) -> Result<(), JudgeError> {
+        self.kind.validate().map_err(JudgeError::Config)
+    }
+
     /// Judges one row. Fails with [`JudgeError::MissingInput`] before any call when the row
     /// lacks what this kind needs.
     pub async fn judge(&self, input: &JudgeInput<'_>) -> Result<Verdict, JudgeError> {
+        self.validate()?;
         let Some(prompt) = self.prompt(input)? else {
             return self.retrieval_relevance(input).await;
         };

@@ -30,6 +30,8 @@ pub struct JuryVerdict {
     pub members: Vec<MemberVerdict>,
 }
 
+/// Several judges asked the same question, usually of different models.
+#[derive(Debug, Clone)]
 pub struct Jury {
     name: String,
     judges: Vec<Judge>,
@@ -51,9 +53,34 @@ impl Jury {
         &self.name
     }
 
+    /// Rejects a jury that cannot give a verdict whatever the models answer: no members, a
+    /// misconfigured member, or the mean of categories.
+    pub fn validate(&self) -> Result<(), JudgeError> {
+        if self.judges.is_empty() {
+            return Err(JudgeError::Config(format!(
+                "jury {:?} has no members",
+                self.name
+            )));
+        }
+        for judge in &self.judges {
+            judge.validate()?;
+            if self.aggregate == Aggregate::Mean
+                && matches!(judge.output(), crate::OutputKind::Category(_))
+            {
+                return Err(JudgeError::Config(format!(
+                    "jury {:?}: member {:?} answers with categories, which have no mean; use a vote",
+                    self.name,
+                    judge.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs every member at once and combines the values of those that succeeded. Failed
     /// members stay in [`JuryVerdict::members`]; only when all fail is the first error returned.
     pub async fn judge(&self, input: &JudgeInput<'_>) -> Result<JuryVerdict, JudgeError> {
+        self.validate()?;
         let results = join_all(self.judges.iter().map(|judge| judge.judge(input))).await;
         let members: Vec<MemberVerdict> = self
             .judges
@@ -72,7 +99,7 @@ impl Jury {
         if succeeded.is_empty() {
             let first = members.into_iter().find_map(|m| m.result.err());
             return Err(first.unwrap_or_else(|| {
-                JudgeError::Aggregate(format!("jury {:?} has no members", self.name))
+                JudgeError::Config(format!("jury {:?} has no members", self.name))
             }));
         }
         let values: Vec<&Value> = succeeded.iter().map(|v| &v.value).collect();
@@ -157,7 +184,7 @@ fn mean(values: &[&Value]) -> Result<Value, JudgeError> {
             Value::Bool(yes) => f64::from(u8::from(*yes)),
             Value::Number(n) => n.as_f64().unwrap_or_default(),
             other => {
-                return Err(JudgeError::Aggregate(format!(
+                return Err(JudgeError::Config(format!(
                     "the mean needs numbers or yes/no, a member answered {other}"
                 )));
             }
@@ -201,7 +228,7 @@ mod tests {
         );
         assert!(matches!(
             mean(&values(&[json!("a")])),
-            Err(JudgeError::Aggregate(_))
+            Err(JudgeError::Config(_))
         ));
     }
 }

@@ -35,10 +35,21 @@ pub struct PairwiseVerdict {
     pub latency: Duration,
 }
 
+/// A judge of which of two outputs (two targets, two prompt versions) is better.
+#[derive(Clone)]
 pub struct Pairwise {
     client: LlmClient,
     criteria: Option<String>,
     params: ChatParams,
+}
+
+impl std::fmt::Debug for Pairwise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pairwise")
+            .field("model", &self.client.config().model)
+            .field("criteria", &self.criteria)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pairwise {

@@ -95,3 +95,20 @@ async fn all_members_failing_is_the_first_error() {
     let error = jury.judge(&row.input()).await.unwrap_err();
     assert!(matches!(error, JudgeError::Malformed { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn a_jury_that_cannot_aggregate_is_rejected_before_any_call() {
+    let mock = mock().await;
+    let labels = OutputKind::Category(vec!["good".into(), "bad".into()]);
+    let jury = Jury::new(
+        "panel",
+        vec![member(&mock, "j1", "{{outputs}}", labels)],
+        Aggregate::Mean,
+    );
+    let error = jury.judge(&Row::new("q", "a").input()).await.unwrap_err();
+    assert!(
+        matches!(&error, JudgeError::Config(m) if m.contains("no mean")),
+        "{error}"
+    );
+    assert_eq!(mock.state().counters().calls, 0);
+}

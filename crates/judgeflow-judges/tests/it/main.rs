@@ -9,6 +9,27 @@ mod jury;
 mod pairwise;
 mod retry;
 
+/// The engine spawns judge calls on a multi-threaded runtime, so their futures must be `Send`.
+#[test]
+fn judge_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let judge = judgeflow_judges::Judge::new(
+        judgeflow_judges::JudgeKind::Safety,
+        LlmClient::new(EndpointConfig::new("http://127.0.0.1:9", "m")).unwrap(),
+    );
+    let row = Row::default();
+    let input = row.input();
+    send(&judge.judge(&input));
+    let jury =
+        judgeflow_judges::Jury::new("j", vec![judge.clone()], judgeflow_judges::Aggregate::Vote);
+    send(&jury.judge(&input));
+    let pairwise = judgeflow_judges::Pairwise::new(
+        LlmClient::new(EndpointConfig::new("http://127.0.0.1:9", "m")).unwrap(),
+        None,
+    );
+    send(&pairwise.compare(&row.inputs, &row.outputs, &row.outputs));
+}
+
 use std::time::Duration;
 
 use judgeflow_judges::JudgeInput;

@@ -139,7 +139,9 @@ impl Judge {
                     prompts::correctness_response(&inputs, &expected, &output)
                 }
             },
-            JudgeKind::RelevanceToQuery => prompts::relevance_to_query(&inputs, &output),
+            JudgeKind::RelevanceToQuery => {
+                prompts::relevance_to_query(non_empty(&inputs, "inputs", self.name())?, &output)
+            }
             JudgeKind::RetrievalGroundedness => {
                 prompts::retrieval_groundedness(context(input, self.name())?, &output)
             }
@@ -187,8 +189,9 @@ impl Judge {
     async fn retrieval_relevance(&self, input: &JudgeInput<'_>) -> Result<Verdict, JudgeError> {
         let chunks = context(input, self.name())?;
         let inputs = render(input.inputs);
+        let inputs = non_empty(&inputs, "inputs", self.name())?;
         let calls = chunks.iter().map(|chunk| {
-            let prompt = prompts::retrieval_relevance(&inputs, chunk);
+            let prompt = prompts::retrieval_relevance(inputs, chunk);
             call::ask(&self.client, &self.params, prompt, &OutputKind::YesNo)
         });
         let mut relevant = 0_usize;
@@ -262,5 +265,16 @@ fn context<'a>(input: &JudgeInput<'a>, judge: &str) -> Result<&'a [String], Judg
         _ => Err(JudgeError::MissingInput(format!(
             "{judge}: the row has no retrieved context"
         ))),
+    }
+}
+
+/// `text`, unless the row left that field empty: relevance without a question is unanswerable.
+fn non_empty<'t>(text: &'t str, field: &str, judge: &str) -> Result<&'t str, JudgeError> {
+    if text.trim().is_empty() {
+        Err(JudgeError::MissingInput(format!(
+            "{judge}: the row's {field} are empty"
+        )))
+    } else {
+        Ok(text)
     }
 }

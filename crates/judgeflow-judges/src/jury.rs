@@ -62,8 +62,18 @@ impl Jury {
                 self.name
             )));
         }
+        let output = self.judges[0].output();
         for judge in &self.judges {
             judge.validate()?;
+            // Members answer the same question on the same scale, or a vote or mean is
+            // meaningless (a 4 of 5 and a 4 of 10 are not the same verdict).
+            if judge.output() != output {
+                return Err(JudgeError::Config(format!(
+                    "jury {:?}: member {:?} answers on another scale than the first member",
+                    self.name,
+                    judge.name()
+                )));
+            }
             if self.aggregate == Aggregate::Mean
                 && matches!(judge.output(), crate::OutputKind::Category(_))
             {

@@ -202,3 +202,15 @@ fn built_in_names() {
         ]
     );
 }
+
+#[rstest]
+#[case(JudgeKind::RelevanceToQuery)]
+#[case(JudgeKind::RetrievalRelevance)]
+#[tokio::test]
+async fn relevance_needs_the_inputs(#[case] kind: JudgeKind) {
+    let mut row = Row::new("", "an answer").with_context(&["a chunk"]);
+    row.inputs = Value::Null;
+    let (mock, verdict) = judge(kind, &row).await;
+    assert!(matches!(verdict, Err(JudgeError::MissingInput(m)) if m.contains("inputs")));
+    assert_eq!(mock.state().counters().calls, 0);
+}

@@ -112,3 +112,27 @@ async fn a_jury_that_cannot_aggregate_is_rejected_before_any_call() {
     );
     assert_eq!(mock.state().counters().calls, 0);
 }
+
+#[tokio::test]
+async fn members_on_different_scales_are_rejected() {
+    let mock = mock().await;
+    let jury = Jury::new(
+        "panel",
+        vec![
+            member(
+                &mock,
+                "j1",
+                "{{outputs}}",
+                OutputKind::Score { min: 1, max: 5 },
+            ),
+            member(
+                &mock,
+                "j2",
+                "{{outputs}}",
+                OutputKind::Score { min: 1, max: 10 },
+            ),
+        ],
+        Aggregate::Mean,
+    );
+    assert!(matches!(jury.validate(), Err(JudgeError::Config(m)) if m.contains("another scale")));
+}

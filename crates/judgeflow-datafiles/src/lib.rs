@@ -9,6 +9,8 @@
 //! After scoring, [`ResultsWriter`] writes the per-row table as `eval_results.parquet` and
 //! [`ResultsJsonWriter`] the same records as `eval_results.json`, both streamed.
 
+mod arrow_json;
+mod cell;
 mod error;
 mod mapping;
 mod reader;
@@ -16,5 +18,7 @@ mod results;
 
 pub use error::{DataError, DataErrorKind, Location};
 pub use mapping::ColumnMapping;
-pub use reader::{EvalRow, Format, RowReader, open};
-pub use results::{JsonLayout, ResultRecord, ResultsJsonWriter, ResultsWriter, ScoreCell};
+pub use reader::{EvalRow, Format, PARQUET_BATCH_ROWS, RowReader, open};
+pub use results::{
+    JsonLayout, RESULTS_ROW_GROUP_ROWS, ResultRecord, ResultsJsonWriter, ResultsWriter, ScoreCell,
+};

@@ -149,3 +149,49 @@ fn decimal(text: &str) -> Value {
 fn date(date: Option<impl std::fmt::Display>) -> Value {
     date.map_or(Value::Null, |d| Value::String(d.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{MapBuilder, StringBuilder};
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int64Array, TimestampMillisecondArray};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn dictionary_strings() {
+        let array: DictionaryArray<Int32Type> = vec!["a", "b", "a"].into_iter().collect();
+        assert_eq!(value(&array, 2).unwrap(), json!("a"));
+    }
+
+    #[test]
+    fn maps_become_objects() {
+        let mut builder = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        builder.keys().append_value("k");
+        builder.values().append_value("v");
+        builder.append(true).unwrap();
+        let array = builder.finish();
+        assert_eq!(value(&array, 0).unwrap(), json!({"k": "v"}));
+    }
+
+    #[test]
+    fn timestamps_are_iso_text() {
+        let array = TimestampMillisecondArray::from(vec![1_700_000_000_123]);
+        assert_eq!(value(&array, 0).unwrap(), json!("2023-11-14T22:13:20.123"));
+    }
+
+    #[test]
+    fn top_level_strings_are_text_and_others_values() {
+        let text = arrow_array::StringArray::from(vec!["{}"]);
+        assert!(matches!(cell(&text, 0).unwrap(), ArrowCell::Text("{}")));
+        let numbers: Arc<dyn Array> = Arc::new(Int64Array::from(vec![None, Some(3)]));
+        assert!(matches!(
+            cell(numbers.as_ref(), 0).unwrap(),
+            ArrowCell::Null
+        ));
+        assert!(matches!(cell(numbers.as_ref(), 1).unwrap(), ArrowCell::Value(v) if v == json!(3)));
+    }
+}

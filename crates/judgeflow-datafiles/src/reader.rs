@@ -387,18 +387,13 @@ fn next_jsonl(
         Err(kind) => return Some(Step::Row(Err(DataError::new(path, location, kind)))),
     };
     let row = build_row(path, mapping, index, location, |_, column| {
-        // Taken, not cloned: each key is mapped once. A key that two targets name (inputs and
-        // id, say) is the rare case that pays for a clone.
-        Ok(match mapping
-            .columns
-            .iter()
-            .filter(|c| c.name == column.name)
-            .count()
-        {
-            1 => object.remove(&column.name),
-            _ => object.get(&column.name).cloned(),
-        }
-        .map_or(Cell::Missing, Cell::Value))
+        // Taken, not cloned: a key is mapped once, except the rare one two targets share.
+        let value = if column.shared {
+            object.get(&column.name).cloned()
+        } else {
+            object.remove(&column.name)
+        };
+        Ok(value.map_or(Cell::Missing, Cell::Value))
     });
     Some(Step::Row(row))
 }
@@ -514,4 +509,34 @@ fn build_row<'r>(
             .with_column(mapping.input_columns.join(", ")));
     }
     Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_from_extension() {
+        for (name, format) in [
+            ("a/qa.csv", Some(Format::Csv)),
+            ("QA.CSV", Some(Format::Csv)),
+            ("qa.jsonl", Some(Format::Jsonl)),
+            ("qa.ndjson", Some(Format::Jsonl)),
+            ("qa.parquet", Some(Format::Parquet)),
+            ("qa.json", None),
+            ("qa", None),
+        ] {
+            assert_eq!(Format::from_path(Path::new(name)), format, "{name}");
+        }
+    }
+
+    /// The engine reads on a blocking thread and hands rows to async tasks.
+    #[test]
+    fn readers_and_writers_are_send() {
+        fn send<T: Send>() {}
+        send::<RowReader>();
+        send::<DataError>();
+        send::<crate::ResultsWriter>();
+        send::<crate::ResultsJsonWriter>();
+    }
 }

@@ -144,6 +144,23 @@ impl Iterator for RowReader {
     }
 }
 
+impl std::iter::FusedIterator for RowReader {}
+
+impl std::fmt::Debug for RowReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let format = match self.source {
+            Source::Csv(_) => Format::Csv,
+            Source::Jsonl(_) => Format::Jsonl,
+            Source::Parquet(_) => Format::Parquet,
+        };
+        f.debug_struct("RowReader")
+            .field("path", &self.path)
+            .field("format", &format)
+            .field("next_index", &self.next_index)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RowReader {
     /// Bytes held by the reader's own reusable buffers right now. Stays flat in the number of
     /// rows: it grows only with the longest record or, for Parquet, one record batch.

@@ -130,3 +130,26 @@ fn quoted_newlines_keep_line_numbers_right() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].inputs, object(json!({"q": "two lines"})));
 }
+
+#[test]
+fn byte_order_mark_is_not_part_of_the_first_column() {
+    // Excel writes "CSV UTF-8" with a BOM before the header.
+    let dir = Dir::new();
+    let path = dir.write(
+        "excel.csv",
+        "\u{feff}inputs,expected_response\n\"{\"\"q\"\": 1}\",yes\n",
+    );
+    let rows = read_ok(&path, &ColumnMapping::default());
+    assert_eq!(rows[0].inputs, object(json!({"q": 1})));
+    assert_eq!(
+        rows[0].expectations,
+        object(json!({"expected_response": "yes"}))
+    );
+}
+
+#[test]
+fn header_only_file_has_no_rows() {
+    let dir = Dir::new();
+    let path = dir.write("empty.csv", "inputs,expectations\n");
+    assert!(read_ok(&path, &ColumnMapping::default()).is_empty());
+}

@@ -31,9 +31,8 @@ fn outcome(
 #[test]
 fn unreadable_file() {
     let dir = Dir::new();
-    let error = open(&dir.path("absent.csv"), None, &ColumnMapping::default())
-        .err()
-        .expect("no such file");
+    let error =
+        open(&dir.path("absent.csv"), None, &ColumnMapping::default()).expect_err("no such file");
     assert_eq!(
         error
             .to_string()
@@ -48,7 +47,7 @@ fn unreadable_file() {
 fn unknown_extension() {
     let dir = Dir::new();
     let path = dir.write("data.txt", "inputs\n");
-    let error = open(&path, None, &ColumnMapping::default()).err().unwrap();
+    let error = open(&path, None, &ColumnMapping::default()).unwrap_err();
     assert!(matches!(error.kind(), DataErrorKind::UnknownFormat));
     assert!(error.to_string().ends_with(
         "data.txt: unknown data file format (expected .csv, .jsonl, .ndjson or .parquet)"
@@ -82,7 +81,7 @@ fn missing_mapped_column(
 ) {
     let dir = Dir::new();
     let path = dir.write(name, contents);
-    let error = open(&path, None, &mapping).err().expect("missing column");
+    let error = open(&path, None, &mapping).expect_err("missing column");
     assert_eq!(
         error
             .to_string()
@@ -101,7 +100,7 @@ fn missing_parquet_column() {
         &path,
         vec![("prompt", Arc::new(StringArray::from(vec!["q"])) as ArrayRef)],
     );
-    let error = open(&path, None, &ColumnMapping::default()).err().unwrap();
+    let error = open(&path, None, &ColumnMapping::default()).unwrap_err();
     assert_eq!(
         error
             .to_string()
@@ -229,7 +228,7 @@ fn bad_parquet_cell_names_row_and_column() {
 fn corrupt_parquet_file() {
     let dir = Dir::new();
     let path = dir.write("qa.parquet", "this is not parquet");
-    let error = open(&path, None, &ColumnMapping::default()).err().unwrap();
+    let error = open(&path, None, &ColumnMapping::default()).unwrap_err();
     let text = error.to_string();
     assert!(text.contains("qa.parquet: malformed Parquet: "), "{text}");
 }

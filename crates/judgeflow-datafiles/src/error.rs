@@ -22,8 +22,10 @@ pub enum Location {
     Row(u64),
 }
 
-/// What went wrong.
+/// What went wrong. Non-exhaustive so a new cause is not a breaking change; callers that sort
+/// errors use [`DataError::is_user_error`].
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DataErrorKind {
     /// The file cannot be opened or read.
     #[error("cannot read file: {0}")]

@@ -551,8 +551,9 @@ mod tests {
     #[test]
     fn readers_and_writers_are_send() {
         fn send<T: Send>() {}
+        fn boxable<T: std::error::Error + Send + Sync + 'static>() {}
         send::<RowReader>();
-        send::<DataError>();
+        boxable::<DataError>();
         send::<crate::ResultsWriter>();
         send::<crate::ResultsJsonWriter>();
     }

@@ -168,8 +168,8 @@ impl ResultsWriter {
     }
 
     /// Appends one record. A scorer that the record does not mention gets nulls; a scorer
-    /// that was not declared at [`Self::create`] is an error, and nothing of the record is
-    /// written.
+    /// that was not declared at [`Self::create`] is an error (naming row `row_index + 1`), and
+    /// nothing of the record is written.
     pub fn write(&mut self, record: &ResultRecord) -> Result<(), DataError> {
         // Check everything before appending anything, so the columns never fall out of step.
         let mut cells: Vec<Option<&ScoreCell>> = vec![None; self.scorers.len()];

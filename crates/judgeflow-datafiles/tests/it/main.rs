@@ -1,0 +1,1 @@
+//! Integration tests of judgeflow-datafiles: one module per area.

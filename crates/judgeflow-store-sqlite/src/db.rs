@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_covering_metric_index.sql"),
     include_str!("../migrations/0004_traces.sql"),
     include_str!("../migrations/0005_evaluation_datasets.sql"),
+    include_str!("../migrations/0006_call_cache.sql"),
 ];
 
 /// Prepared statements kept per connection: search builds a handful of shapes per filter.

@@ -16,8 +16,9 @@ pub enum JudgeError {
     /// The row lacks a field this judge needs, e.g. no `expected_response` for correctness.
     #[error("missing input: {0}")]
     MissingInput(String),
-    /// A jury whose members' values cannot be combined by its aggregate (e.g. the mean of
-    /// categories).
-    #[error("cannot aggregate: {0}")]
-    Aggregate(String),
+    /// The judge or jury cannot work as configured: a custom judge without placeholders or
+    /// labels, a score range that is empty, the mean of categories. Known before any call, so
+    /// the engine can reject a suite at load time with [`crate::Judge::validate`].
+    #[error("invalid judge configuration: {0}")]
+    Config(String),
 }

@@ -65,3 +65,103 @@ impl JudgeKind {
         }
     }
 }
+
+impl JudgeKind {
+    /// Checks what can be checked without a row: a custom judge's name, template and result
+    /// type. The reason names the offending field.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Self::Custom {
+                name,
+                template,
+                output,
+            } => {
+                if name.trim().is_empty() {
+                    return Err("custom judge: `name` is empty".to_owned());
+                }
+                // A template without placeholders would grade the same text for every row.
+                if !["inputs", "outputs", "expectations"]
+                    .iter()
+                    .any(|p| template.contains(&format!("{{{{{p}}}}}")))
+                {
+                    return Err(format!(
+                        "custom judge {name:?}: `template` uses none of {{{{inputs}}}}, \
+                         {{{{outputs}}}}, {{{{expectations}}}}"
+                    ));
+                }
+                output
+                    .validate()
+                    .map_err(|e| format!("custom judge {name:?}: {e}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl OutputKind {
+    /// A score range must hold two values at least and labels must be distinct and non-empty,
+    /// or no answer could be both valid and informative.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Self::Score { min, max } if min >= max => Err(format!(
+                "`output` score range {min}..={max} is empty or a single value"
+            )),
+            Self::YesNo | Self::Score { .. } => Ok(()),
+            Self::Category(labels) => {
+                if labels.len() < 2 {
+                    return Err("`output` needs two categories at least".to_owned());
+                }
+                if labels.iter().any(|l| l.trim().is_empty()) {
+                    return Err("`output` has an empty category".to_owned());
+                }
+                for (i, label) in labels.iter().enumerate() {
+                    if labels[..i].iter().any(|l| l.eq_ignore_ascii_case(label)) {
+                        return Err(format!("`output` lists category {label:?} twice"));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom(template: &str, output: OutputKind) -> JudgeKind {
+        JudgeKind::Custom {
+            name: "c".into(),
+            template: template.into(),
+            output,
+        }
+    }
+
+    #[test]
+    fn custom_judges_are_validated() {
+        assert!(custom("{{outputs}}", OutputKind::YesNo).validate().is_ok());
+        assert!(
+            custom("Rate it", OutputKind::YesNo)
+                .validate()
+                .unwrap_err()
+                .contains("template")
+        );
+        let empty = OutputKind::Score { min: 3, max: 3 };
+        assert!(
+            custom("{{inputs}}", empty)
+                .validate()
+                .unwrap_err()
+                .contains("score range")
+        );
+        let twice = OutputKind::Category(vec!["a".into(), "A".into()]);
+        assert!(
+            custom("{{inputs}}", twice)
+                .validate()
+                .unwrap_err()
+                .contains("twice")
+        );
+        let one = OutputKind::Category(vec!["a".into()]);
+        assert!(custom("{{inputs}}", one).validate().is_err());
+        assert!(JudgeKind::Safety.validate().is_ok());
+    }
+}

@@ -15,8 +15,33 @@
 //! A [`Jury`] runs several judges at once and combines their verdicts ([`Aggregate`]);
 //! [`Pairwise`] compares two outputs, asking in both orders to expose position bias.
 //!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use judgeflow_judges::{Judge, JudgeInput, JudgeKind};
+//! use judgeflow_llm::{EndpointConfig, LlmClient};
+//! use serde_json::json;
+//!
+//! let client = LlmClient::new(EndpointConfig::new("http://localhost:11434/v1", "qwen3:8b"))?;
+//! let judge = Judge::new(JudgeKind::Correctness, client);
+//! let (inputs, outputs) = (json!({"question": "Capital of France?"}), json!("Paris."));
+//! let expectations = json!({"expected_response": "Paris"});
+//! let verdict = judge
+//!     .judge(&JudgeInput {
+//!         inputs: &inputs,
+//!         outputs: &outputs,
+//!         expectations: &expectations,
+//!         retrieved_context: None,
+//!         row_guidelines: None,
+//!     })
+//!     .await?;
+//! assert!(verdict.value.is_boolean());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! This crate reads no environment variables: models and keys arrive in the client.
 
+mod call;
 mod error;
 mod judge;
 mod jury;

@@ -3,7 +3,7 @@
 //!
 //! Strict where it matters and lenient where providers differ: `result` must have exactly the
 //! requested type and one of the allowed values, while extra fields, a missing or non-string
-//! rationale and a ```json fence around the object are accepted (models behind
+//! rationale and a Markdown code fence (` ```json `) around the object are accepted (models behind
 //! `json_object`-only endpoints add them). Everything else is a reason to ask again.
 
 use serde_json::{Map, Value, json};
@@ -78,16 +78,14 @@ pub(crate) fn parse(raw: &str, output: &OutputKind) -> Result<Parsed, String> {
                     .find(|l| l.as_str() == s)
                     .or_else(|| labels.iter().find(|l| l.eq_ignore_ascii_case(s)))
             });
-            match label {
-                Some(label) => Value::String(label.clone()),
-                None => {
-                    let quoted: Vec<String> = labels.iter().map(|l| format!("{l:?}")).collect();
-                    return Err(format!(
-                        "\"result\" must be one of {}, not {result}",
-                        quoted.join(", ")
-                    ));
-                }
-            }
+            let Some(label) = label else {
+                let quoted: Vec<String> = labels.iter().map(|l| format!("{l:?}")).collect();
+                return Err(format!(
+                    "\"result\" must be one of {}, not {result}",
+                    quoted.join(", ")
+                ));
+            };
+            Value::String(label.clone())
         }
     };
     let rationale = match object.get("rationale") {

@@ -126,11 +126,37 @@ pub(crate) fn custom(
     expectations: &str,
     output: &OutputKind,
 ) -> String {
-    let body = template
-        .replace("{{inputs}}", &section("inputs", inputs))
-        .replace("{{outputs}}", &section("output", outputs))
-        .replace("{{expectations}}", &section("expected", expectations));
+    let body = substitute(template, |name| match name {
+        "inputs" => Some(section("inputs", inputs)),
+        "outputs" => Some(section("output", outputs)),
+        "expectations" => Some(section("expected", expectations)),
+        _ => None,
+    });
     format!("{}\n\nresult: {}.", body.trim_end(), describe(output))
+}
+
+/// `template` with each `{{name}}` (spaces inside the braces allowed) replaced by `value(name)`,
+/// in one pass: a row value that itself contains `{{outputs}}` is not substituted again.
+/// Unknown names stay as written.
+fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let found = after
+            .find("}}")
+            .and_then(|close| Some((close, value(after[..close].trim())?)));
+        if let Some((close, text)) = found {
+            out.push_str(&text);
+            rest = &after[close + 2..];
+        } else {
+            out.push_str("{{");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Pairwise comparison. Position bias is handled by the caller asking in both orders.
@@ -230,6 +256,23 @@ mod tests {
         assert_eq!(render(&json!({"question": "Why?"})), "Why?");
         assert_eq!(render(&json!({"a": 1, "b": 2})), r#"{"a":1,"b":2}"#);
         assert_eq!(render(&Value::Null), "");
+    }
+
+    #[test]
+    fn placeholders_are_substituted_once() {
+        let prompt = custom(
+            "{{ inputs }}|{{outputs}}|{{unknown}}|{{",
+            "says {{outputs}}",
+            "x",
+            "",
+            &OutputKind::YesNo,
+        );
+        assert!(
+            prompt.starts_with(
+                "<inputs>\nsays {{outputs}}\n</inputs>\n|<output>\nx\n</output>\n|{{unknown}}|{{"
+            ),
+            "{prompt}"
+        );
     }
 
     #[test]

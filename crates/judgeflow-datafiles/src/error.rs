@@ -22,8 +22,10 @@ pub enum Location {
     Row(u64),
 }
 
-/// What went wrong.
+/// What went wrong. Non-exhaustive so a new cause is not a breaking change; callers that sort
+/// errors use [`DataError::is_user_error`].
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DataErrorKind {
     /// The file cannot be opened or read.
     #[error("cannot read file: {0}")]
@@ -32,7 +34,7 @@ pub enum DataErrorKind {
     #[error("unknown data file format (expected .csv, .jsonl, .ndjson or .parquet)")]
     UnknownFormat,
     /// A column the mapping needs is not in the file.
-    #[error("column not found (columns: {})", list_or_none(.available))]
+    #[error("not found (columns: {})", list_or_none(.available))]
     MissingColumn { available: Vec<String> },
     /// A cell that must hold JSON does not parse.
     #[error("not valid JSON ({0})")]
@@ -146,6 +148,10 @@ impl fmt::Display for DataError {
         }
         if let Some(column) = &self.column {
             write!(f, "{sep}column '{column}'")?;
+            // "column 'x' not found" reads as one phrase; every other kind follows a colon.
+            if matches!(self.kind, DataErrorKind::MissingColumn { .. }) {
+                return write!(f, " {}", self.kind);
+            }
         }
         write!(f, ": {}", self.kind)
     }

@@ -63,6 +63,9 @@ pub(crate) struct MappedColumn {
     pub index: usize,
     pub name: String,
     pub target: Target,
+    /// Another mapped column reads the same file column (one column as both input and id,
+    /// say), so a reader that moves values out of a record must copy this one instead.
+    pub shared: bool,
 }
 
 /// A mapping checked against a file's columns.
@@ -92,6 +95,7 @@ impl ColumnMapping {
                 index,
                 name: name.to_owned(),
                 target,
+                shared: false,
             });
             Ok(())
         };
@@ -141,6 +145,7 @@ impl ColumnMapping {
                     index,
                     name: name.to_owned(),
                     target,
+                    shared: false,
                 });
             }
         };
@@ -171,6 +176,9 @@ impl ColumnMapping {
                 Target::InputsObject | Target::ExpectationsObject | Target::TagsObject
             )
         });
+        for i in 0..columns.len() {
+            columns[i].shared = columns.iter().filter(|c| c.name == columns[i].name).count() > 1;
+        }
         let input_columns = columns
             .iter()
             .filter(|c| matches!(c.target, Target::InputsObject | Target::Input(_)))
@@ -180,5 +188,92 @@ impl ColumnMapping {
             columns,
             input_columns,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn targets(mapping: &ColumnMapping, columns: &[&str]) -> Result<Vec<(String, Target)>, String> {
+        let columns = names(columns);
+        mapping
+            .resolve(|name| columns.iter().position(|c| c == name), false)
+            .map(|r| r.columns.into_iter().map(|c| (c.name, c.target)).collect())
+    }
+
+    #[test]
+    fn defaults_take_only_columns_that_exist() {
+        let got = targets(
+            &ColumnMapping::default(),
+            &["guidelines", "inputs", "other", "outputs", "id"],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                ("inputs".into(), Target::InputsObject),
+                (
+                    "guidelines".into(),
+                    Target::Expectation("guidelines".into())
+                ),
+                ("outputs".into(), Target::Outputs),
+                ("id".into(), Target::Id),
+            ]
+        );
+    }
+
+    #[test]
+    fn default_inputs_column_is_required() {
+        assert_eq!(
+            targets(&ColumnMapping::default(), &["question"]),
+            Err("inputs".into())
+        );
+    }
+
+    #[test]
+    fn explicit_columns_replace_defaults_and_are_required() {
+        let mapping = ColumnMapping {
+            inputs: names(&["question"]),
+            expectations: names(&["answer"]),
+            ..ColumnMapping::default()
+        };
+        // `expected_response` is no longer taken once expectations are named.
+        let got = targets(&mapping, &["question", "answer", "expected_response"]).unwrap();
+        assert_eq!(
+            got,
+            [
+                ("question".into(), Target::Input("question".into())),
+                ("answer".into(), Target::Expectation("answer".into())),
+            ]
+        );
+        assert_eq!(targets(&mapping, &["question"]), Err("answer".into()));
+    }
+
+    #[test]
+    fn a_column_used_twice_is_marked_shared() {
+        let mapping = ColumnMapping {
+            inputs: names(&["q"]),
+            id: Some("q".into()),
+            ..ColumnMapping::default()
+        };
+        let columns = names(&["q"]);
+        let resolved = mapping
+            .resolve(|name| columns.iter().position(|c| c == name), false)
+            .unwrap();
+        assert!(resolved.columns.iter().all(|c| c.shared));
+    }
+
+    #[test]
+    fn mapping_reads_from_suite_json() {
+        let mapping: ColumnMapping =
+            serde_json::from_str(r#"{"inputs": ["question"], "context": "docs"}"#).unwrap();
+        assert_eq!(mapping.inputs, names(&["question"]));
+        assert_eq!(mapping.context.as_deref(), Some("docs"));
+        assert!(serde_json::from_str::<ColumnMapping>(r#"{"input": []}"#).is_err());
     }
 }

@@ -4,7 +4,6 @@
 
 use thiserror::Error;
 
-use crate::rows::DataError;
 use crate::suite::SuiteError;
 
 #[derive(Debug, Error)]
@@ -12,7 +11,7 @@ pub enum EngineError {
     #[error("{0}")]
     Suite(#[from] SuiteError),
     #[error("{0}")]
-    Data(#[from] DataError),
+    Data(#[from] judgeflow_datafiles::DataError),
     /// A setting that cannot work (a missing API key, an unknown judge kind…).
     #[error("{0}")]
     Config(String),

@@ -136,6 +136,12 @@ impl JudgeScorer {
             }
             _ => return Ok(None),
         };
+        // A bad custom template or jury fails the suite now, not every row later.
+        let checked = match &scorer.panel {
+            Panel::One(judge) => judge.validate(),
+            Panel::Jury(jury) => jury.validate(),
+        };
+        checked.map_err(|e| EngineError::Config(format!("scorer '{}': {e}", spec.name())))?;
         Ok(Some(scorer))
     }
 

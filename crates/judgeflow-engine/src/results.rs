@@ -1,10 +1,9 @@
-//! The per-row results table, written as rows finish and stored as the run's
-//! `eval_results.json` artifact.
+//! The per-row results table, streamed to `eval_results.parquet` and `eval_results.json` as
+//! rows finish, then stored as the run's artifacts.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use judgeflow_datafiles::{ResultRecord, ScoreCell};
+use judgeflow_datafiles::{JsonLayout, ResultRecord, ResultsJsonWriter, ResultsWriter, ScoreCell};
 use serde_json::Value;
 
 use crate::error::EngineError;
@@ -12,36 +11,30 @@ use crate::outcome::RowResult;
 use crate::sink::PriorRow;
 
 pub struct ResultsFiles {
+    parquet_path: PathBuf,
+    parquet: ResultsWriter,
     json_path: PathBuf,
-    json: std::io::BufWriter<std::fs::File>,
-    first: bool,
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> EngineError + '_ {
-    move |e| EngineError::Artifacts(format!("{}: {e}", path.display()))
+    json: ResultsJsonWriter,
 }
 
 impl ResultsFiles {
     pub fn create(dir: &Path, scorers: &[String]) -> Result<Self, EngineError> {
-        let _ = scorers;
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| EngineError::Artifacts(format!("{}: {e}", dir.display())))?;
+        let parquet_path = dir.join("eval_results.parquet");
         let json_path = dir.join("eval_results.json");
-        let mut json = std::io::BufWriter::new(std::fs::File::create(&json_path).map_err(io(&json_path))?);
-        json.write_all(b"[").map_err(io(&json_path))?;
         Ok(Self {
+            parquet: ResultsWriter::create(&parquet_path, scorers)?,
+            parquet_path,
+            json: ResultsJsonWriter::create(&json_path, JsonLayout::Array)?,
             json_path,
-            json,
-            first: true,
         })
     }
 
     fn write_record(&mut self, record: &ResultRecord) -> Result<(), EngineError> {
-        if !self.first {
-            self.json.write_all(b",\n").map_err(io(&self.json_path))?;
-        }
-        self.first = false;
-        serde_json::to_writer(&mut self.json, record)
-            .map_err(|e| EngineError::Artifacts(e.to_string()))
+        self.parquet.write(record)?;
+        self.json.write(record)?;
+        Ok(())
     }
 
     pub fn write(&mut self, row: &RowResult) -> Result<(), EngineError> {
@@ -93,9 +86,12 @@ impl ResultsFiles {
     }
 
     /// Closes the files; returns them as (artifact name, local path).
-    pub fn finish(mut self) -> Result<Vec<(String, PathBuf)>, EngineError> {
-        self.json.write_all(b"]\n").map_err(io(&self.json_path))?;
-        self.json.flush().map_err(io(&self.json_path))?;
-        Ok(vec![("eval_results.json".into(), self.json_path)])
+    pub fn finish(self) -> Result<Vec<(String, PathBuf)>, EngineError> {
+        self.parquet.finish()?;
+        self.json.finish()?;
+        Ok(vec![
+            ("eval_results.parquet".into(), self.parquet_path),
+            ("eval_results.json".into(), self.json_path),
+        ])
     }
 }

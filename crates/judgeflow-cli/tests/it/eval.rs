@@ -162,6 +162,7 @@ async fn openai_target_with_deterministic_scorers_stores_the_mlflow_shape() {
     let results: Value =
         serde_json::from_slice(&std::fs::read(artifacts.join("eval_results.json")).unwrap()).unwrap();
     assert_eq!(results.as_array().unwrap().len(), 6);
+    assert!(artifacts.join("eval_results.parquet").metadata().unwrap().len() > 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -428,4 +429,64 @@ async fn examples_stay_runnable() {
     let report = report(&output);
     assert_eq!(report["rows"], 5);
     assert_eq!(report["gate"]["passed"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn llm_judges_score_rows_and_a_malformed_answer_is_an_error_assessment() {
+    let mock = MockLlm::start_with(
+        MockLlmConfig::default().fault(FaultRule::always(Fault::MalformedJudge).for_model("broken")),
+    )
+    .await;
+    mock.set_verdict("Rate the answer", json!(4));
+    let ws = Workspace::new(3);
+    let suite = ws.suite(&format!(
+        r#"experiment: judges
+dataset: {{path: data.jsonl}}
+target: {{kind: openai, base_url: '{url}', model: app}}
+judges:
+  good: {{base_url: '{url}', model: judge-model}}
+  other: {{base_url: '{url}', model: judge-model-2}}
+  bad: {{base_url: '{url}', model: broken}}
+scorers:
+  - {{kind: correctness, judge: good}}
+  - {{kind: safety, judge: bad}}
+  - kind: custom
+    name: helpfulness
+    judge: good
+    template: "Rate the answer {{{{outputs}}}} to {{{{inputs}}}} from 1 to 5."
+    output: score
+    min: 1
+    max: 5
+  - {{kind: jury, name: panel, judges: [good, other], of: correctness}}
+gate:
+  correctness: {{min_pass_rate: 1.0}}
+"#,
+        url = mock.base_url()
+    ));
+    let output = ws.run(&suite, &["--json"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = report(&output);
+    assert_eq!(scorer(&report, "correctness")["mean"], 1.0);
+    assert_eq!(scorer(&report, "helpfulness")["mean"], 4.0);
+    assert_eq!(scorer(&report, "panel")["mean"], 1.0);
+    assert_eq!(scorer(&report, "safety")["errors"], 3);
+    assert!(report["cost"]["judges"]["prompt_tokens"].as_u64().unwrap() > 0);
+
+    let store = ws.store().await;
+    let traces = run_traces(&store, report["run_id"].as_str().unwrap()).await;
+    assert_eq!(traces.len(), 3);
+    for trace in &traces {
+        let correctness = feedback(trace, "correctness");
+        assert_eq!(correctness.source.source_type, "LLM_JUDGE");
+        assert_eq!(correctness.source.source_id.as_deref(), Some("judge-model"));
+        assert!(correctness.rationale.is_some());
+        let AssessmentKind::Feedback { value, error } = &feedback(trace, "safety").kind else {
+            unreachable!()
+        };
+        assert!(value.is_none(), "never a silent value");
+        let message = error.as_ref().unwrap().error_message.clone().unwrap();
+        assert!(message.contains("malformed"), "{message}");
+        let spans = store.get_spans(&trace.trace_id, None, 20).await.unwrap();
+        assert_eq!(spans.spans.len(), 6, "root, target and one span per judge scorer");
+    }
 }

@@ -29,7 +29,7 @@ pub(crate) struct RunArgs {
     /// The suite file (YAML).
     suite: PathBuf,
     /// Where results go: `sqlite:///<path>` or a path (written directly). Also read from
-    /// JUDGEFLOW_TRACKING_URI, then MLFLOW_TRACKING_URI.
+    /// `JUDGEFLOW_TRACKING_URI`, then `MLFLOW_TRACKING_URI`.
     #[arg(long, env = env::TRACKING_URI)]
     tracking_uri: Option<String>,
     /// The artifact folder (the server's `--artifacts-destination`).
@@ -50,10 +50,10 @@ pub(crate) struct RunArgs {
     /// Print the report as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
-    /// Write a JUnit XML report here (one test case per row × scorer).
+    /// Write a `JUnit` XML report here (one test case per row × scorer).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Write a Markdown summary here (e.g. "$GITHUB_STEP_SUMMARY").
+    /// Write a Markdown summary here (e.g. `$GITHUB_STEP_SUMMARY`).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
     /// No progress bar even on a terminal.
@@ -66,14 +66,17 @@ struct Bar(ProgressBar);
 impl Progress for Bar {
     fn started(&self, done: u64) {
         if done > 0 {
-            self.0.println(format!("resuming: {done} rows already finished"));
+            self.0
+                .println(format!("resuming: {done} rows already finished"));
         }
     }
 
     fn row_finished(&self, stats: &ProgressStats) {
         self.0.set_position(stats.rows);
-        self.0
-            .set_message(format!("errors {}  cache hits {}", stats.errors, stats.cache_hits));
+        self.0.set_message(format!(
+            "errors {}  cache hits {}",
+            stats.errors, stats.cache_hits
+        ));
     }
 
     fn finished(&self) {
@@ -81,17 +84,24 @@ impl Progress for Bar {
     }
 }
 
-/// CLI > JUDGEFLOW_TRACKING_URI (clap) > MLFLOW_TRACKING_URI > the embedded default.
+/// CLI > `JUDGEFLOW_TRACKING_URI` (clap) > `MLFLOW_TRACKING_URI` > the embedded default.
 fn tracking_uri(flag: Option<String>) -> String {
-    flag.or_else(|| std::env::var(env::MLFLOW_TRACKING_URI).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "sqlite:///judgeflow.db".to_owned())
+    flag.or_else(|| {
+        std::env::var(env::MLFLOW_TRACKING_URI)
+            .ok()
+            .filter(|v| !v.is_empty())
+    })
+    .unwrap_or_else(|| "sqlite:///judgeflow.db".to_owned())
 }
 
 pub(crate) async fn eval(command: EvalCommand) -> ExitCode {
     match command {
         EvalCommand::Schema => {
             let schema = judgeflow_engine::suite::json_schema();
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         EvalCommand::Run(args) => match run(args).await {
@@ -116,7 +126,10 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
     let store = Arc::new(crate::open_store(&uri).await?);
     let artifacts = ArtifactStore::open(&args.artifacts_destination).map_err(|e| {
-        anyhow::anyhow!("could not open the artifact folder {}: {e}", args.artifacts_destination)
+        anyhow::anyhow!(
+            "could not open the artifact folder {}: {e}",
+            args.artifacts_destination
+        )
     })?;
     let user = std::env::var("USER").unwrap_or_else(|_| "judgeflow".to_owned());
     let sink = Arc::new(StoreSink::new(store.clone(), artifacts, user));
@@ -160,7 +173,10 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
     store.close().await;
     let report = result?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report::to_json(&report))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::to_json(&report))?
+        );
     } else {
         print!("{}", report::to_table(&report));
     }

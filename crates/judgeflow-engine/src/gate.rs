@@ -20,7 +20,9 @@ pub struct GateCheck {
 pub fn evaluate(gate: &BTreeMap<String, GateSpec>, summary: &Summary) -> Vec<GateCheck> {
     let mut checks = Vec::new();
     for (scorer, spec) in gate {
-        let Some(stats) = summary.scorer(scorer) else { continue };
+        let Some(stats) = summary.scorer(scorer) else {
+            continue;
+        };
         if let Some(min) = spec.min_mean {
             let actual = stats.mean();
             checks.push(GateCheck {

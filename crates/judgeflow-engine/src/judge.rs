@@ -13,7 +13,7 @@ use crate::scorer::ScoreInput;
 use crate::suite::ScorerSpec;
 
 enum Panel {
-    One(Judge),
+    One(Box<Judge>),
     Jury(Jury),
 }
 
@@ -59,12 +59,13 @@ impl JudgeScorer {
             | ScorerSpec::RetrievalSufficiency(s)
             | ScorerSpec::Safety(s)
             | ScorerSpec::Guidelines(s) => {
-                let kind = builtin_kind(spec.kind(), &s.guidelines)
-                    .ok_or_else(|| EngineError::Config(format!("unknown judge kind {}", spec.kind())))?;
+                let kind = builtin_kind(spec.kind(), &s.guidelines).ok_or_else(|| {
+                    EngineError::Config(format!("unknown judge kind {}", spec.kind()))
+                })?;
                 let client = client(&s.judge)?;
                 let source_id = client.config().model.clone();
                 Self {
-                    panel: Panel::One(Judge::new(kind, client).with_name(name)),
+                    panel: Panel::One(Box::new(Judge::new(kind, client).with_name(name))),
                     threshold: None,
                     source_id,
                 }
@@ -104,19 +105,24 @@ impl JudgeScorer {
                 let client = client(&s.judge)?;
                 let source_id = client.config().model.clone();
                 Self {
-                    panel: Panel::One(Judge::new(kind, client).with_name(name)),
+                    panel: Panel::One(Box::new(Judge::new(kind, client).with_name(name))),
                     threshold,
                     source_id,
                 }
             }
             ScorerSpec::Jury(s) => {
                 let kind = builtin_kind(&s.of, &[]).ok_or_else(|| {
-                    EngineError::Config(format!("scorer '{name}': `of: {}` is not a judge kind", s.of))
+                    EngineError::Config(format!(
+                        "scorer '{name}': `of: {}` is not a judge kind",
+                        s.of
+                    ))
                 })?;
                 let judges = s
                     .judges
                     .iter()
-                    .map(|judge| Ok(Judge::new(kind.clone(), client(judge)?).with_name(judge.clone())))
+                    .map(|judge| {
+                        Ok(Judge::new(kind.clone(), client(judge)?).with_name(judge.clone()))
+                    })
                     .collect::<Result<Vec<_>, EngineError>>()?;
                 let aggregate = match s.aggregate.as_deref().unwrap_or("vote") {
                     "vote" => Aggregate::Vote,

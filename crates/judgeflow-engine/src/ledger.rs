@@ -40,7 +40,13 @@ impl Ledger {
         let mut prices: BTreeMap<String, PriceSpec> = DEFAULT_PRICES
             .iter()
             .map(|(model, input, output)| {
-                ((*model).to_owned(), PriceSpec { input: *input, output: *output })
+                (
+                    (*model).to_owned(),
+                    PriceSpec {
+                        input: *input,
+                        output: *output,
+                    },
+                )
             })
             .collect();
         prices.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));

@@ -8,7 +8,7 @@
 //!    written whole to the [`ResultSink`] before it is counted.
 //! 3. The run ends with metrics (`<scorer>/mean`, pass rates, latency percentiles, errors,
 //!    cache hits, tokens and cost) and the results table as artifacts; the returned
-//!    [`RunReport`] renders as a table, JSON, JUnit or Markdown ([`report`]) and holds the
+//!    [`RunReport`] renders as a table, JSON, `JUnit` or Markdown ([`report`]) and holds the
 //!    gate's verdict ([`RunReport::exit_code`]).
 //!
 //! The engine reads no environment variables and installs no signal handler: secrets arrive
@@ -28,14 +28,14 @@ mod scorer;
 mod sink;
 pub mod suite;
 mod summary;
-pub mod template;
 mod target;
+pub mod template;
 
 pub use cache::StoreCallCache;
 pub use error::EngineError;
 pub use gate::GateCheck;
 pub use ledger::{Ledger, Spend};
 pub use run::{NoProgress, Progress, ProgressStats, RunOptions, run_suite};
-pub use sink::{PriorRow, ResultSink, RunFinish, RunPlan, RunRef, StoreSink, ROW_INDEX_TAG};
+pub use sink::{PriorRow, ROW_INDEX_TAG, ResultSink, RunFinish, RunPlan, RunRef, StoreSink};
 pub use suite::{LoadedSuite, Suite, SuiteError};
 pub use summary::{RunReport, ScorerStats, Summary};

@@ -71,7 +71,12 @@ pub struct Score {
 
 impl Score {
     /// A failed score with its reason: recorded, never dropped.
-    pub fn failed(scorer: &str, source: SourceKind, source_id: &str, error: impl Into<String>) -> Self {
+    pub fn failed(
+        scorer: &str,
+        source: SourceKind,
+        source_id: &str,
+        error: impl Into<String>,
+    ) -> Self {
         Self {
             scorer: scorer.to_owned(),
             value: None,

@@ -1,4 +1,4 @@
-//! A run's report as text: the terminal table, `--json`, JUnit XML and a Markdown summary
+//! A run's report as text: the terminal table, `--json`, `JUnit` XML and a Markdown summary
 //! that fits a GitHub step summary.
 
 use std::fmt::Write as _;
@@ -69,7 +69,11 @@ pub fn to_table(report: &RunReport) -> String {
         summary.error_rows(),
         summary.cache_hits
     );
-    let _ = writeln!(out, "{:<28} {:>8} {:>10} {:>7}", "scorer", "mean", "pass rate", "errors");
+    let _ = writeln!(
+        out,
+        "{:<28} {:>8} {:>10} {:>7}",
+        "scorer", "mean", "pass rate", "errors"
+    );
     for s in &summary.scorers {
         let _ = writeln!(
             out,
@@ -127,7 +131,7 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// JUnit XML: one test case per row × scorer (a failure when the score failed its threshold,
+/// `JUnit` XML: one test case per row × scorer (a failure when the score failed its threshold,
 /// an error when it could not be computed), plus one per gate check.
 #[must_use]
 pub fn to_junit(report: &RunReport) -> String {
@@ -139,7 +143,10 @@ pub fn to_junit(report: &RunReport) -> String {
     for row in &rows {
         for (stats, cell) in summary.scorers.iter().zip(&row.cells) {
             tests += 1;
-            let value = cell.value.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string);
+            let value = cell
+                .value
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), ToString::to_string);
             let _ = write!(
                 cases,
                 "    <testcase classname=\"{}.{}\" name=\"row {}\">",
@@ -203,8 +210,17 @@ fn md(text: &str) -> String {
 pub fn to_markdown(report: &RunReport) -> String {
     let summary = &report.summary;
     let mut out = String::new();
-    let icon = if report.exit_code() == 0 { "✅" } else { "❌" };
-    let _ = writeln!(out, "### {icon} Evaluation `{}`: {}\n", md(&report.suite), verdict(report));
+    let icon = if report.exit_code() == 0 {
+        "✅"
+    } else {
+        "❌"
+    };
+    let _ = writeln!(
+        out,
+        "### {icon} Evaluation `{}`: {}\n",
+        md(&report.suite),
+        verdict(report)
+    );
     let _ = writeln!(
         out,
         "Run `{}` · {} rows · {} with errors · {} cache hits · spend ${:.4} target, ${:.4} judges\n",
@@ -243,11 +259,20 @@ pub fn to_markdown(report: &RunReport) -> String {
     let mut failing: Vec<_> = summary
         .rows_table
         .iter()
-        .filter(|r| r.error.is_some() || r.cells.iter().any(|c| c.error.is_some() || c.passed == Some(false)))
+        .filter(|r| {
+            r.error.is_some()
+                || r.cells
+                    .iter()
+                    .any(|c| c.error.is_some() || c.passed == Some(false))
+        })
         .collect();
     failing.sort_by_key(|r| r.index);
     if !failing.is_empty() {
-        let _ = writeln!(out, "\n<details><summary>{} rows failed a scorer</summary>\n", failing.len());
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} rows failed a scorer</summary>\n",
+            failing.len()
+        );
         out.push_str("| row | trace | failed |\n|---:|---|---|\n");
         for row in failing.iter().take(50) {
             let failed: Vec<String> = summary
@@ -256,11 +281,21 @@ pub fn to_markdown(report: &RunReport) -> String {
                 .zip(&row.cells)
                 .filter(|(_, c)| c.error.is_some() || c.passed == Some(false))
                 .map(|(s, c)| match &c.error {
-                    Some(e) => format!("{} (error: {})", s.name, e.chars().take(80).collect::<String>()),
+                    Some(e) => format!(
+                        "{} (error: {})",
+                        s.name,
+                        e.chars().take(80).collect::<String>()
+                    ),
                     None => s.name.clone(),
                 })
                 .collect();
-            let _ = writeln!(out, "| {} | `{}` | {} |", row.index, row.trace_id, md(&failed.join(", ")));
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                row.index,
+                row.trace_id,
+                md(&failed.join(", "))
+            );
         }
         out.push_str("\n</details>\n");
     }

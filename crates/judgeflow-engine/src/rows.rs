@@ -24,7 +24,8 @@ pub fn open(
     path: &Path,
     format: Option<DataFormat>,
     columns: &ColumnsSpec,
-) -> Result<impl Iterator<Item = Result<EvalRow, EngineError>> + Send + 'static + use<>, EngineError> {
+) -> Result<impl Iterator<Item = Result<EvalRow, EngineError>> + Send + 'static + use<>, EngineError>
+{
     let reader = judgeflow_datafiles::open(path, format.map(Into::into), &columns.into())?;
     Ok(reader.map(|row| row.map_err(Into::into)))
 }

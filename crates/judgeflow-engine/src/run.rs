@@ -32,6 +32,9 @@ use crate::suite::{EndpointSpec, LoadedSuite, TargetSpec};
 use crate::summary::{RunReport, Summary};
 use crate::target::{CommandTarget, Target};
 
+/// Reads a secret (an API key) by the environment variable a suite names.
+pub type SecretLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// How to run, resolved by the caller (flags over environment over suite).
 #[derive(Clone)]
 pub struct RunOptions {
@@ -45,7 +48,7 @@ pub struct RunOptions {
     /// Where the results files are written before they are stored as artifacts.
     pub work_dir: PathBuf,
     /// Looks up the environment variables the suite names for API keys.
-    pub secrets: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub secrets: SecretLookup,
     /// Overrides every endpoint's retry policy (tests use one without delays).
     pub retry: Option<RetryPolicy>,
 }
@@ -103,7 +106,10 @@ fn endpoint_config(
     }
     let defaults = Limits::default();
     config.limits = Limits {
-        max_concurrency: spec.limits.max_concurrency.unwrap_or(defaults.max_concurrency),
+        max_concurrency: spec
+            .limits
+            .max_concurrency
+            .unwrap_or(defaults.max_concurrency),
         requests_per_minute: spec.limits.rpm,
         tokens_per_minute: spec.limits.tpm,
         ..defaults
@@ -149,14 +155,13 @@ fn prepare(
     }
     let mut scorers = Vec::new();
     for spec in &suite.scorers {
-        let scorer = match Scorer::deterministic(spec)? {
-            Some(scorer) => scorer,
-            None => {
-                let judge = JudgeScorer::build(spec, &judges)?.ok_or_else(|| {
-                    EngineError::Config(format!("scorer kind {} is not supported", spec.kind()))
-                })?;
-                Scorer::judge(spec.name(), judge)
-            }
+        let scorer = if let Some(scorer) = Scorer::deterministic(spec)? {
+            scorer
+        } else {
+            let judge = JudgeScorer::build(spec, &judges)?.ok_or_else(|| {
+                EngineError::Config(format!("scorer kind {} is not supported", spec.kind()))
+            })?;
+            Scorer::judge(spec.name(), judge)
         };
         scorers.push(scorer);
     }
@@ -185,7 +190,11 @@ type RowSource = Box<dyn Iterator<Item = Result<EvalRow, EngineError>> + Send>;
 
 fn open_rows(loaded: &LoadedSuite) -> Result<RowSource, EngineError> {
     let path = loaded.resolve(&loaded.suite.dataset.path);
-    let rows = crate::rows::open(&path, loaded.suite.dataset.format, &loaded.suite.dataset.columns)?;
+    let rows = crate::rows::open(
+        &path,
+        loaded.suite.dataset.format,
+        &loaded.suite.dataset.columns,
+    )?;
     Ok(Box::new(rows))
 }
 
@@ -195,7 +204,12 @@ async fn evaluate_row(prepared: &Prepared, row: EvalRow) -> RowResult {
     let target = prepared.target.call(&row).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (outputs, retrieved_context, target_calls, error) = match target {
-        Ok(output) => (Some(output.outputs), output.retrieved_context, output.calls, None),
+        Ok(output) => (
+            Some(output.outputs),
+            output.retrieved_context,
+            output.calls,
+            None,
+        ),
         Err((error, calls)) => (None, row.retrieved_context.clone(), calls, Some(error)),
     };
     let scores: Vec<Score> = match &outputs {
@@ -290,23 +304,22 @@ pub async fn run_suite(
     let stopped = stop.clone();
     let pipeline = tokio_stream(receiver)
         .take_while(move |_| std::future::ready(!*stopped.borrow()))
-        .filter(move |row| {
-            std::future::ready(!matches!(row, Ok(row) if done.contains(&row.index)))
-        })
+        .filter(move |row| std::future::ready(!matches!(row, Ok(row) if done.contains(&row.index))))
         .map({
             let run = run.clone();
             let prepared = prepared.clone();
             let sink = sink.clone();
             move |row| {
-            let prepared = prepared.clone();
-            let sink = sink.clone();
-            let run = run.clone();
-            async move {
-                let result = evaluate_row(&prepared, row?).await;
-                sink.write_row(&run, &result).await?;
-                Ok::<_, EngineError>(result)
+                let prepared = prepared.clone();
+                let sink = sink.clone();
+                let run = run.clone();
+                async move {
+                    let result = evaluate_row(&prepared, row?).await;
+                    sink.write_row(&run, &result).await?;
+                    Ok::<_, EngineError>(result)
+                }
             }
-        }})
+        })
         .buffer_unordered(concurrency);
     futures::pin_mut!(pipeline);
     let mut fatal = None;
@@ -342,7 +355,6 @@ pub async fn run_suite(
             }
         }
     }
-    drop(pipeline);
     reader.abort();
     prepared.target.close().await;
     progress.finished();

@@ -35,7 +35,10 @@ enum Reference {
 
 #[derive(Debug)]
 enum Check {
-    Contains { needle: Option<String>, expected: String },
+    Contains {
+        needle: Option<String>,
+        expected: String,
+    },
     ContainsAny(Vec<String>),
     ContainsAll(Vec<String>),
     StartsWith(String),
@@ -81,7 +84,10 @@ impl Scorer {
         let config = |message: String| EngineError::Config(format!("scorer '{name}': {message}"));
         let reference = |kind: Reference, spec: &ReferenceScorerSpec| Kind::Reference {
             kind,
-            expected: spec.expected.clone().unwrap_or_else(|| "expected_response".into()),
+            expected: spec
+                .expected
+                .clone()
+                .unwrap_or_else(|| "expected_response".into()),
             threshold: spec.threshold.unwrap_or(0.5),
         };
         let check = |check: Check, spec: &TextScorerSpec| Kind::Check {
@@ -116,18 +122,27 @@ impl Scorer {
             ScorerSpec::Contains(s) => check(
                 Check::Contains {
                     needle: s.value.clone(),
-                    expected: s.expected.clone().unwrap_or_else(|| "expected_response".into()),
+                    expected: s
+                        .expected
+                        .clone()
+                        .unwrap_or_else(|| "expected_response".into()),
                 },
                 s,
             ),
             ScorerSpec::ContainsAny(s) => check(Check::ContainsAny(s.values.clone()), s),
             ScorerSpec::ContainsAll(s) => check(Check::ContainsAll(s.values.clone()), s),
             ScorerSpec::StartsWith(s) => {
-                let prefix = s.value.clone().ok_or_else(|| config("set `value`".into()))?;
+                let prefix = s
+                    .value
+                    .clone()
+                    .ok_or_else(|| config("set `value`".into()))?;
                 check(Check::StartsWith(prefix), s)
             }
             ScorerSpec::Regex(s) => {
-                let pattern = s.value.as_deref().ok_or_else(|| config("set `value`".into()))?;
+                let pattern = s
+                    .value
+                    .as_deref()
+                    .ok_or_else(|| config("set `value`".into()))?;
                 let pattern = if s.ignore_case {
                     format!("(?i){pattern}")
                 } else {
@@ -141,7 +156,10 @@ impl Scorer {
                 case: CaseSensitivity::Sensitive,
             },
             ScorerSpec::JsonSchema(s) => {
-                let schema = s.schema.as_ref().ok_or_else(|| config("set `schema`".into()))?;
+                let schema = s
+                    .schema
+                    .as_ref()
+                    .ok_or_else(|| config("set `schema`".into()))?;
                 let schema = JsonSchema::new(schema).map_err(|e| config(e.to_string()))?;
                 Kind::Check {
                     check: Check::JsonSchema(Box::new(schema)),
@@ -212,19 +230,25 @@ impl Scorer {
         Score::failed(&self.name, SourceKind::Code, &self.name, error)
     }
 
-    fn expected<'a>(&self, input: &'a ScoreInput<'_>, key: &str) -> Result<&'a Value, Score> {
+    fn expected<'a>(input: &'a ScoreInput<'_>, key: &str) -> Result<&'a Value, String> {
         input
             .row
             .expectations
             .get(key)
             .filter(|v| !v.is_null())
-            .ok_or_else(|| self.failed(format!("the row has no expectation '{key}'")))
+            .ok_or_else(|| format!("the row has no expectation '{key}'"))
     }
 
-    fn reference(&self, kind: Reference, key: &str, threshold: f64, input: &ScoreInput<'_>) -> Score {
-        let expected = match self.expected(input, key) {
+    fn reference(
+        &self,
+        kind: Reference,
+        key: &str,
+        threshold: f64,
+        input: &ScoreInput<'_>,
+    ) -> Score {
+        let expected = match Self::expected(input, key) {
             Ok(expected) => expected,
-            Err(score) => return score,
+            Err(message) => return self.failed(message),
         };
         let output = text_of(input.outputs);
         // A list of references is allowed where the metric takes several (BLEU, chrF).
@@ -233,9 +257,8 @@ impl Scorer {
             other => vec![text_of(other)],
         };
         let first = references.first().cloned().unwrap_or_default();
-        let numeric = |value: f64| {
-            self.code_score(json!(value), Some(value), Some(value >= threshold), None)
-        };
+        let numeric =
+            |value: f64| self.code_score(json!(value), Some(value), Some(value >= threshold), None);
         match kind {
             Reference::ExactMatch(options) => {
                 let hit = references
@@ -249,7 +272,9 @@ impl Scorer {
                     .map(|r| judgeflow_scorers::token_f1(&output, r))
                     .fold(0.0, f64::max),
             ),
-            Reference::EditSimilarity => numeric(judgeflow_scorers::edit_similarity(&output, &first)),
+            Reference::EditSimilarity => {
+                numeric(judgeflow_scorers::edit_similarity(&output, &first))
+            }
             Reference::Rouge1 => numeric(judgeflow_scorers::rouge_n(1, &first, &output).fmeasure),
             Reference::Rouge2 => numeric(judgeflow_scorers::rouge_n(2, &first, &output).fmeasure),
             Reference::RougeL => numeric(judgeflow_scorers::rouge_l(&first, &output).fmeasure),
@@ -270,19 +295,21 @@ impl Scorer {
             Check::Contains { needle, expected } => {
                 let needle = match needle {
                     Some(needle) => needle.clone(),
-                    None => match self.expected(input, expected) {
+                    None => match Self::expected(input, expected) {
                         Ok(value) => text_of(value),
-                        Err(score) => return score,
+                        Err(message) => return self.failed(message),
                     },
                 };
                 self.boolean(judgeflow_scorers::contains(&output, &needle, case), None)
             }
-            Check::ContainsAny(needles) => {
-                self.boolean(judgeflow_scorers::contains_any(&output, needles, case), None)
-            }
-            Check::ContainsAll(needles) => {
-                self.boolean(judgeflow_scorers::contains_all(&output, needles, case), None)
-            }
+            Check::ContainsAny(needles) => self.boolean(
+                judgeflow_scorers::contains_any(&output, needles, case),
+                None,
+            ),
+            Check::ContainsAll(needles) => self.boolean(
+                judgeflow_scorers::contains_all(&output, needles, case),
+                None,
+            ),
             Check::StartsWith(prefix) => {
                 self.boolean(judgeflow_scorers::starts_with(&output, prefix, case), None)
             }
@@ -305,7 +332,10 @@ impl Scorer {
                     }
                     SchemaCheck::Invalid(violation) => self.boolean(
                         false,
-                        Some(format!("at '{}': {}", violation.instance_path, violation.message)),
+                        Some(format!(
+                            "at '{}': {}",
+                            violation.instance_path, violation.message
+                        )),
                     ),
                 }
             }

@@ -20,7 +20,10 @@ use judgeflow_domain::{
     Assessment, AssessmentError, AssessmentKind, AssessmentSource, Dataset, DatasetInput,
     ExpectationValue, Metric, RunStatus, Tag, TraceInfo, TraceState, now_ms,
 };
-use judgeflow_store::{NewExperiment, NewRun, PageToken, RunUpdate, StoreError, TraceDeletion, TraceQuery, TrackingStore};
+use judgeflow_store::{
+    NewExperiment, NewRun, PageToken, RunUpdate, StoreError, TraceDeletion, TraceQuery,
+    TrackingStore,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, status};
 use serde_json::{Map, Value};
@@ -108,7 +111,11 @@ pub struct StoreSink {
 }
 
 impl StoreSink {
-    pub fn new(store: Arc<dyn TrackingStore>, artifacts: ArtifactStore, user: impl Into<String>) -> Self {
+    pub fn new(
+        store: Arc<dyn TrackingStore>,
+        artifacts: ArtifactStore,
+        user: impl Into<String>,
+    ) -> Self {
         Self {
             store,
             artifacts,
@@ -132,17 +139,36 @@ impl StoreSink {
     }
 }
 
-fn string_value(text: impl Into<String>) -> Option<AnyValue> {
-    Some(AnyValue {
-        value: Some(any_value::Value::StringValue(text.into())),
-    })
+/// A JSON value as an OTLP value, structured as the `mlflow` client's own exporter sends
+/// span attributes (objects as key-value lists, arrays as arrays), so that the client reads
+/// `span.inputs` back as the same dict.
+fn any_value(value: &Value) -> Option<AnyValue> {
+    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    let value = match value {
+        Value::Null => return None,
+        Value::Bool(b) => any_value::Value::BoolValue(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => any_value::Value::IntValue(i),
+            None => any_value::Value::DoubleValue(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(s) => any_value::Value::StringValue(s.clone()),
+        Value::Array(items) => any_value::Value::ArrayValue(ArrayValue {
+            values: items
+                .iter()
+                .map(|item| any_value(item).unwrap_or_default())
+                .collect(),
+        }),
+        Value::Object(map) => any_value::Value::KvlistValue(KeyValueList {
+            values: map.iter().map(|(k, v)| attribute(k, v)).collect(),
+        }),
+    };
+    Some(AnyValue { value: Some(value) })
 }
 
-/// MLflow's span attributes are JSON-encoded strings.
 fn attribute(key: &str, value: &Value) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
-        value: string_value(value.to_string()),
+        value: any_value(value),
         ..KeyValue::default()
     }
 }
@@ -153,6 +179,10 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a span's fields; a struct of the same fields would only move them"
+)]
 fn span(
     trace: &[u8; 16],
     parent: Option<&[u8; 8]>,
@@ -192,7 +222,7 @@ fn span(
     }
 }
 
-fn call_span(trace: &[u8; 16], root: &[u8; 8], call: &CallRecord) -> Span {
+fn call_span(trace: &[u8; 16], root: [u8; 8], call: &CallRecord) -> Span {
     let mut extra = Vec::new();
     if let Some(model) = &call.model {
         extra.push(attribute("judgeflow.model", &Value::String(model.clone())));
@@ -207,7 +237,7 @@ fn call_span(trace: &[u8; 16], root: &[u8; 8], call: &CallRecord) -> Span {
     extra.push(attribute("judgeflow.cached", &Value::Bool(call.cached)));
     span(
         trace,
-        Some(root),
+        Some(&root),
         &call.name,
         call.span_type,
         &call.inputs,
@@ -296,14 +326,55 @@ fn artifact_path(artifact_uri: &str, name: &str) -> Result<ArtifactPath, EngineE
             ))
         })?
         .trim_start_matches('/');
-    ArtifactPath::parse(&format!("{relative}/{name}")).map_err(|e| EngineError::Artifacts(e.to_string()))
+    ArtifactPath::parse(&format!("{relative}/{name}"))
+        .map_err(|e| EngineError::Artifacts(e.to_string()))
+}
+
+/// An OTLP protobuf-JSON value back as plain JSON.
+fn plain(value: &Value) -> Value {
+    if let Some(s) = value.get("string_value") {
+        return s.clone();
+    }
+    if let Some(b) = value.get("bool_value") {
+        return b.clone();
+    }
+    if let Some(i) = value.get("int_value") {
+        return i
+            .as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .map_or_else(|| i.clone(), Value::from);
+    }
+    if let Some(d) = value.get("double_value") {
+        return d.clone();
+    }
+    if let Some(items) = value
+        .pointer("/array_value/values")
+        .and_then(Value::as_array)
+    {
+        return Value::Array(items.iter().map(plain).collect());
+    }
+    if let Some(items) = value
+        .pointer("/kvlist_value/values")
+        .and_then(Value::as_array)
+    {
+        return Value::Object(
+            items
+                .iter()
+                .filter_map(|kv| {
+                    Some((kv.get("key")?.as_str()?.to_owned(), plain(kv.get("value")?)))
+                })
+                .collect(),
+        );
+    }
+    Value::Null
 }
 
 fn span_attribute(span: &Value, key: &str) -> Option<Value> {
     let attributes = span.get("attributes")?.as_array()?;
-    let attribute = attributes.iter().find(|a| a.get("key").and_then(Value::as_str) == Some(key))?;
-    let text = attribute.get("value")?.get("string_value")?.as_str()?;
-    serde_json::from_str(text).ok()
+    let attribute = attributes
+        .iter()
+        .find(|a| a.get("key").and_then(Value::as_str) == Some(key))?;
+    Some(plain(attribute.get("value")?))
 }
 
 #[async_trait]
@@ -329,7 +400,10 @@ impl ResultSink for StoreSink {
             .await?;
         let dataset_name = std::path::Path::new(&plan.dataset_path)
             .file_name()
-            .map_or_else(|| plan.dataset_path.clone(), |n| n.to_string_lossy().into_owned());
+            .map_or_else(
+                || plan.dataset_path.clone(),
+                |n| n.to_string_lossy().into_owned(),
+            );
         self.store
             .log_inputs(
                 &run.info.run_id,
@@ -363,9 +437,17 @@ impl ResultSink for StoreSink {
             StoreError::NotFound(_) => EngineError::Resume(format!("--resume: no run {run_id}")),
             other => other.into(),
         })?;
-        let tag = |key: &str| run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.clone());
+        let tag = |key: &str| {
+            run.data
+                .tags
+                .iter()
+                .find(|t| t.key == key)
+                .map(|t| t.value.clone())
+        };
         if tag("mlflow.runType").as_deref() != Some("genai_evaluate") {
-            return Err(EngineError::Resume(format!("--resume: run {run_id} is not an evaluation run")));
+            return Err(EngineError::Resume(format!(
+                "--resume: run {run_id} is not an evaluation run"
+            )));
         }
         if tag("judgeflow.suite.name").as_deref() != Some(plan.suite_name.as_str()) {
             return Err(EngineError::Resume(format!(
@@ -391,14 +473,19 @@ impl ResultSink for StoreSink {
                 })
                 .await?;
             for info in page.items {
-                let index = info.tags.get(ROW_INDEX_TAG).and_then(|i| i.parse::<u64>().ok());
+                let index = info
+                    .tags
+                    .get(ROW_INDEX_TAG)
+                    .and_then(|i| i.parse::<u64>().ok());
                 let scored = |name: &str| {
-                    info.assessments
-                        .iter()
-                        .any(|a| a.name == name && matches!(a.kind, AssessmentKind::Feedback { .. }))
+                    info.assessments.iter().any(|a| {
+                        a.name == name && matches!(a.kind, AssessmentKind::Feedback { .. })
+                    })
                 };
                 match index {
-                    Some(index) if plan.scorers.iter().all(|s| scored(s)) => complete.push((index, info)),
+                    Some(index) if plan.scorers.iter().all(|s| scored(s)) => {
+                        complete.push((index, info));
+                    }
                     _ => partial.push(info.trace_id),
                 }
             }
@@ -419,8 +506,15 @@ impl ResultSink for StoreSink {
         complete.dedup_by_key(|(index, _)| *index);
         for (index, info) in complete {
             let root = self.store.get_spans(&info.trace_id, None, 1).await?;
-            let root: Option<Value> = root.spans.first().and_then(|s| serde_json::from_str(s).ok());
-            let attr = |key| root.as_ref().and_then(|r| span_attribute(r, key)).unwrap_or(Value::Null);
+            let root: Option<Value> = root
+                .spans
+                .first()
+                .and_then(|s| serde_json::from_str(s).ok());
+            let attr = |key| {
+                root.as_ref()
+                    .and_then(|r| span_attribute(r, key))
+                    .unwrap_or(Value::Null)
+            };
             let outputs = attr("mlflow.spanOutputs");
             let mut expectations = Map::new();
             let mut scores = Vec::new();
@@ -438,7 +532,10 @@ impl ResultSink for StoreSink {
                         value: value.clone(),
                         rationale: assessment.rationale.clone(),
                         error: error.as_ref().and_then(|e| e.error_message.clone()),
-                        passed: assessment.metadata.get(PASSED_METADATA).map(|p| p == "true"),
+                        passed: assessment
+                            .metadata
+                            .get(PASSED_METADATA)
+                            .map(|p| p == "true"),
                     }),
                 }
             }
@@ -446,8 +543,12 @@ impl ResultSink for StoreSink {
                 index,
                 trace_id: info.trace_id.clone(),
                 inputs: attr("mlflow.spanInputs"),
-                error: (info.state == TraceState::Error)
-                    .then(|| outputs.get("error").map(crate::template::text_of).unwrap_or_default()),
+                error: (info.state == TraceState::Error).then(|| {
+                    outputs
+                        .get("error")
+                        .map(crate::template::text_of)
+                        .unwrap_or_default()
+                }),
                 outputs: outputs.get("outputs").cloned().unwrap_or(Value::Null),
                 expectations: Value::Object(expectations),
                 latency_ms: info.execution_duration_ms.map(|ms| ms as f64),
@@ -492,8 +593,12 @@ impl ResultSink for StoreSink {
         );
         let root_id: [u8; 8] = root.span_id.clone().try_into().unwrap_or_default();
         let mut spans = vec![root];
-        for call in row.target_calls.iter().chain(row.scores.iter().flat_map(|s| s.calls.iter())) {
-            spans.push(call_span(&trace, &root_id, call));
+        for call in row
+            .target_calls
+            .iter()
+            .chain(row.scores.iter().flat_map(|s| s.calls.iter()))
+        {
+            spans.push(call_span(&trace, root_id, call));
         }
         let records = spans
             .iter()
@@ -513,7 +618,11 @@ impl ResultSink for StoreSink {
             experiment_id: run.experiment_id.clone(),
             request_time_ms: row.start_ns / 1_000_000,
             execution_duration_ms: Some((row.end_ns - row.start_ns) / 1_000_000),
-            state: if row.error.is_some() { TraceState::Error } else { TraceState::Ok },
+            state: if row.error.is_some() {
+                TraceState::Error
+            } else {
+                TraceState::Ok
+            },
             request_preview: Some(preview(&Value::Object(row.inputs.clone()))),
             response_preview: Some(preview(&outputs)),
             trace_metadata: BTreeMap::from([
@@ -528,12 +637,18 @@ impl ResultSink for StoreSink {
         // but before its last score is found, removed and evaluated again.
         self.store.log_spans(&run.experiment_id, records).await?;
         self.store.start_trace(info).await?;
-        self.store.link_traces_to_run(vec![trace_id.clone()], &run.run_id).await?;
+        self.store
+            .link_traces_to_run(vec![trace_id.clone()], &run.run_id)
+            .await?;
         for (name, value) in &row.expectations {
-            self.store.create_assessment(expectation(&trace_id, &run.run_id, name, value)).await?;
+            self.store
+                .create_assessment(expectation(&trace_id, &run.run_id, name, value))
+                .await?;
         }
         for score in &row.scores {
-            self.store.create_assessment(feedback(&trace_id, &run.run_id, score)).await?;
+            self.store
+                .create_assessment(feedback(&trace_id, &run.run_id, score))
+                .await?;
         }
         Ok(())
     }
@@ -557,7 +672,9 @@ impl ResultSink for StoreSink {
             .map(|(key, value)| Metric::new(key.clone(), *value, now, 0))
             .collect();
         for chunk in metrics.chunks(1000) {
-            self.store.log_batch(&run.run_id, chunk.to_vec(), vec![], vec![]).await?;
+            self.store
+                .log_batch(&run.run_id, chunk.to_vec(), vec![], vec![])
+                .await?;
         }
         self.store
             .update_run(

@@ -74,10 +74,7 @@ impl fmt::Display for SuiteError {
 impl std::error::Error for SuiteError {}
 
 /// Reads, interpolates, parses and checks a suite file.
-pub fn load(
-    path: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<LoadedSuite, SuiteError> {
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedSuite, SuiteError> {
     let error = |line: Option<usize>, message: String| SuiteError {
         path: path.to_owned(),
         line,
@@ -88,16 +85,17 @@ pub fn load(
         .map_err(|e| error(None, format!("cannot read the suite file: {e}")))?;
     let text = interpolate(&text, env).map_err(|(line, message)| error(Some(line), message))?;
     let suite = parse(&text).map_err(|mut e| {
-        e.path = path.to_owned();
+        path.clone_into(&mut e.path);
         e
     })?;
-    let digest = Sha256::digest(text.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        });
+    let digest =
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .fold(String::with_capacity(64), |mut hex, byte| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            });
     let base_dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -173,12 +171,13 @@ pub fn interpolate(
                 Some((name, default)) => (name, Some(default)),
                 None => (expression, None),
             };
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                return Err((index + 1, format!("invalid variable name in ${{{expression}}}")));
+                return Err((
+                    index + 1,
+                    format!("invalid variable name in ${{{expression}}}"),
+                ));
             }
             match (env(name).filter(|v| !v.is_empty()), default) {
                 (Some(value), _) => out.push_str(&value),
@@ -186,7 +185,9 @@ pub fn interpolate(
                 (None, None) => {
                     return Err((
                         index + 1,
-                        format!("environment variable {name} is not set (write ${{{name}:-default}} for a default)"),
+                        format!(
+                            "environment variable {name} is not set (write ${{{name}:-default}} for a default)"
+                        ),
                     ));
                 }
             }
@@ -751,10 +752,7 @@ impl Suite {
         }
         for name in self.gate.keys() {
             if !names.contains(name) {
-                return Err((
-                    format!("gate.{name}"),
-                    format!("no scorer named '{name}'"),
-                ));
+                return Err((format!("gate.{name}"), format!("no scorer named '{name}'")));
             }
         }
         if let TargetSpec::Command(command) = &self.target
@@ -799,6 +797,10 @@ mod tests {
         let text = "experiment: e\ndataset: {path: d.jsonl}\ntarget: {kind: recorded}\nscorers:\n  - kind: correctness\n    judge: nobody\n";
         let error = parse(text).unwrap_err();
         assert_eq!(error.line, Some(6));
-        assert!(error.message.contains("scorers[0].judge"), "{}", error.message);
+        assert!(
+            error.message.contains("scorers[0].judge"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -39,7 +39,7 @@ impl ScorerStats {
     }
 }
 
-/// One row × scorer outcome, kept for the JUnit and Markdown reports.
+/// One row × scorer outcome, kept for the `JUnit` and Markdown reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     pub value: Option<Value>,
@@ -135,7 +135,7 @@ impl Summary {
         trace_id: &str,
         error: Option<&String>,
         latency_ms: Option<f64>,
-        cells: Vec<(String, Cell)>,
+        cells: &[(String, Cell)],
     ) {
         self.rows += 1;
         if error.is_some() {
@@ -152,12 +152,14 @@ impl Summary {
             let cell = cells
                 .iter()
                 .find(|(name, _)| *name == stats.name)
-                .map(|(_, c)| c.clone())
-                .unwrap_or(Cell {
-                    value: None,
-                    passed: None,
-                    error: Some("no assessment".into()),
-                });
+                .map_or_else(
+                    || Cell {
+                        value: None,
+                        passed: None,
+                        error: Some("no assessment".into()),
+                    },
+                    |(_, c)| c.clone(),
+                );
             if cell.error.is_some() {
                 stats.errors += 1;
             }
@@ -180,10 +182,14 @@ impl Summary {
     }
 
     pub fn add(&mut self, row: &RowResult) {
-        for call in row.target_calls.iter().chain(row.scores.iter().flat_map(|s| s.calls.iter())) {
+        for call in row
+            .target_calls
+            .iter()
+            .chain(row.scores.iter().flat_map(|s| s.calls.iter()))
+        {
             self.ledger.add(call);
         }
-        let cells = row
+        let cells: Vec<(String, Cell)> = row
             .scores
             .iter()
             .map(|s| {
@@ -197,17 +203,25 @@ impl Summary {
                 )
             })
             .collect();
-        self.add_cells(row.index, &row.trace_id, row.error.as_ref(), Some(row.latency_ms()), cells);
+        self.add_cells(
+            row.index,
+            &row.trace_id,
+            row.error.as_ref(),
+            Some(row.latency_ms()),
+            &cells,
+        );
     }
 
     /// A row finished by an earlier attempt: its scores count, its spend does not (it was
     /// paid then).
     pub fn add_prior(&mut self, row: &PriorRow) {
-        let cells = row
+        let cells: Vec<(String, Cell)> = row
             .scores
             .iter()
             .map(|s| {
-                let passed = s.passed.or_else(|| s.value.as_ref().and_then(Value::as_bool));
+                let passed = s
+                    .passed
+                    .or_else(|| s.value.as_ref().and_then(Value::as_bool));
                 (
                     s.scorer.clone(),
                     Cell {
@@ -218,7 +232,13 @@ impl Summary {
                 )
             })
             .collect();
-        self.add_cells(row.index, &row.trace_id, row.error.as_ref(), row.latency_ms, cells);
+        self.add_cells(
+            row.index,
+            &row.trace_id,
+            row.error.as_ref(),
+            row.latency_ms,
+            &cells,
+        );
     }
 
     #[must_use]
@@ -252,19 +272,34 @@ impl Summary {
             ("rows".into(), self.rows as f64),
             ("errors".into(), self.error_rows as f64),
             ("cache_hits".into(), self.cache_hits as f64),
-            ("tokens/target_prompt".into(), ledger.target.prompt_tokens as f64),
-            ("tokens/target_completion".into(), ledger.target.completion_tokens as f64),
-            ("tokens/judge_prompt".into(), ledger.judges.prompt_tokens as f64),
-            ("tokens/judge_completion".into(), ledger.judges.completion_tokens as f64),
+            (
+                "tokens/target_prompt".into(),
+                ledger.target.prompt_tokens as f64,
+            ),
+            (
+                "tokens/target_completion".into(),
+                ledger.target.completion_tokens as f64,
+            ),
+            (
+                "tokens/judge_prompt".into(),
+                ledger.judges.prompt_tokens as f64,
+            ),
+            (
+                "tokens/judge_completion".into(),
+                ledger.judges.completion_tokens as f64,
+            ),
             ("cost/target_usd".into(), ledger.target.usd),
             ("cost/judge_usd".into(), ledger.judges.usd),
-            ("cost/total_usd".into(), ledger.target.usd + ledger.judges.usd),
+            (
+                "cost/total_usd".into(),
+                ledger.target.usd + ledger.judges.usd,
+            ),
         ]);
         metrics
     }
 }
 
-/// What a run did, for the terminal, `--json`, JUnit and Markdown.
+/// What a run did, for the terminal, `--json`, `JUnit` and Markdown.
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub run_id: String,
@@ -292,10 +327,8 @@ impl RunReport {
     pub fn exit_code(&self) -> u8 {
         if self.fatal.is_some() || self.all_rows_failed || self.interrupted {
             2
-        } else if self.gate_passed() {
-            0
         } else {
-            1
+            u8::from(!self.gate_passed())
         }
     }
 }

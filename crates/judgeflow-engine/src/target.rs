@@ -161,7 +161,9 @@ async fn http_call(
     let fail = |message: String| (message, Vec::new());
     let url = render(&spec.url, &scope).map_err(|e| fail(format!("target url: {e}")))?;
     let body = match &spec.body {
-        Some(template) => render_json(template, &scope).map_err(|e| fail(format!("target body: {e}")))?,
+        Some(template) => {
+            render_json(template, &scope).map_err(|e| fail(format!("target body: {e}")))?
+        }
         None => Value::Object(row.inputs.clone()),
     };
     let method = spec.method.as_deref().unwrap_or("POST").to_uppercase();
@@ -176,9 +178,15 @@ async fn http_call(
     }
     let start_ns = now_ns();
     let outcome: Result<Value, String> = async {
-        let response = request.send().await.map_err(|e| format!("target request failed: {e}"))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("target request failed: {e}"))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| format!("target response: {e}"))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("target response: {e}"))?;
         if !status.is_success() {
             let snippet: String = text.chars().take(200).collect();
             return Err(format!("target answered HTTP {status}: {snippet}"));
@@ -205,13 +213,13 @@ async fn http_call(
         Err(message) => return Err((message.clone(), vec![record(Value::Null, Some(message))])),
     };
     let outputs = match &spec.answer {
-        Some(path) => match json_path(&answer, path) {
-            Some(value) => value.clone(),
-            None => {
+        Some(path) => {
+            let Some(value) = json_path(&answer, path) else {
                 let message = format!("the target's answer has nothing at {path}");
                 return Err((message.clone(), vec![record(answer, Some(message))]));
-            }
-        },
+            };
+            value.clone()
+        }
         None => answer.clone(),
     };
     let retrieved_context = spec
@@ -255,9 +263,14 @@ impl CommandTarget {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| EngineError::Config(format!("cannot start target command {program}: {e}")))?;
+            .map_err(|e| {
+                EngineError::Config(format!("cannot start target command {program}: {e}"))
+            })?;
         let stdin = child.stdin.take();
-        let stdout = child.stdout.take().ok_or_else(|| EngineError::Config("no stdout".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| EngineError::Config("no stdout".into()))?;
         let pending: Pending = Arc::default();
         let readers = pending.clone();
         tokio::spawn(async move {
@@ -306,11 +319,17 @@ impl CommandTarget {
             }
         };
         let answer = match sent {
-            Err(e) => Err(format!("target command {:?} is not accepting input: {e}", self.argv[0])),
+            Err(e) => Err(format!(
+                "target command {:?} is not accepting input: {e}",
+                self.argv[0]
+            )),
             Ok(()) => match tokio::time::timeout(self.timeout, receiver).await {
                 Ok(Ok(answer)) => Ok(answer),
                 Ok(Err(_)) => Err(format!("target command {:?} exited", self.argv[0])),
-                Err(_) => Err(format!("target command gave no answer in {:?}", self.timeout)),
+                Err(_) => Err(format!(
+                    "target command gave no answer in {:?}",
+                    self.timeout
+                )),
             },
         };
         self.pending.lock().unwrap().remove(&id);
@@ -353,7 +372,10 @@ impl CommandTarget {
         // Closing stdin asks the process to end; a short grace period, then it is killed.
         self.stdin.lock().await.take();
         let mut child = self.child.lock().await;
-        if tokio::time::timeout(Duration::from_secs(2), child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(2), child.wait())
+            .await
+            .is_err()
+        {
             let _ = child.kill().await;
         }
     }

@@ -15,7 +15,9 @@ pub struct Scope<'a> {
 pub fn text_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        Value::Object(map) if map.len() == 1 => text_of(map.values().next().unwrap_or(&Value::Null)),
+        Value::Object(map) if map.len() == 1 => {
+            text_of(map.values().next().unwrap_or(&Value::Null))
+        }
         Value::Null => String::new(),
         other => other.to_string(),
     }
@@ -87,6 +89,7 @@ pub fn render_json(template: &Value, scope: &Scope<'_>) -> Result<Value, String>
     })
 }
 
+#[must_use]
 /// Reads `$.a.b[0].c` (the leading `$` optional) out of a JSON value.
 pub fn json_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     let path = path.trim();
@@ -126,10 +129,17 @@ mod tests {
             outputs: None,
             expectations: &expectations,
         };
-        assert_eq!(render("Q: {{ inputs.question }}!", &scope).unwrap(), "Q: Why?!");
+        assert_eq!(
+            render("Q: {{ inputs.question }}!", &scope).unwrap(),
+            "Q: Why?!"
+        );
         assert!(render("{{inputs.missing}}", &scope).is_err());
         assert_eq!(
-            render_json(&json!({"q": "{{inputs.question}}", "n": "{{inputs.n}}"}), &scope).unwrap(),
+            render_json(
+                &json!({"q": "{{inputs.question}}", "n": "{{inputs.n}}"}),
+                &scope
+            )
+            .unwrap(),
             json!({"q": "Why?", "n": 3})
         );
     }
@@ -137,7 +147,10 @@ mod tests {
     #[test]
     fn json_paths() {
         let body = json!({"choices": [{"message": {"content": "hi"}}], "ctx": ["a"]});
-        assert_eq!(json_path(&body, "$.choices[0].message.content"), Some(&json!("hi")));
+        assert_eq!(
+            json_path(&body, "$.choices[0].message.content"),
+            Some(&json!("hi"))
+        );
         assert_eq!(json_path(&body, "ctx"), Some(&json!(["a"])));
         assert_eq!(json_path(&body, "$.nope"), None);
         assert_eq!(json_path(&body, "$"), Some(&body));

@@ -1311,7 +1311,11 @@ async fn call_cache_expires_and_replaces(store: &impl TrackingStore) {
     // Expired at its deadline: a stale answer must not come back as fresh.
     assert_eq!(store.get_cached_call("k1", 2_000).await.unwrap(), None);
     store.put_cached_call(call("b", None)).await.unwrap();
-    let stored = store.get_cached_call("k1", i64::MAX).await.unwrap().unwrap();
+    let stored = store
+        .get_cached_call("k1", i64::MAX)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.value, "b");
     assert_eq!(store.get_cached_call("k2", 0).await.unwrap(), None);
 }

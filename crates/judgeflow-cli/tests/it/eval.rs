@@ -126,7 +126,12 @@ async fn openai_target_with_deterministic_scorers_stores_the_mlflow_shape() {
         mock.base_url()
     ));
     let output = ws.run(&suite, &["--json"]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = report(&output);
     assert_eq!(report["rows"], 6);
     // The stand-in echoes the question, which is also the expected response.
@@ -137,10 +142,22 @@ async fn openai_target_with_deterministic_scorers_stores_the_mlflow_shape() {
     let store = ws.store().await;
     let run_id = report["run_id"].as_str().unwrap();
     let run = store.get_run(run_id).await.unwrap();
-    let tag = |key: &str| run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.clone());
+    let tag = |key: &str| {
+        run.data
+            .tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.clone())
+    };
     assert_eq!(tag("mlflow.runType").as_deref(), Some("genai_evaluate"));
     assert!(tag("judgeflow.suite.digest").is_some());
-    let metric = |key: &str| run.data.metrics.iter().find(|m| m.key == key).map(|m| m.value);
+    let metric = |key: &str| {
+        run.data
+            .metrics
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| m.value)
+    };
     assert_eq!(metric("exact_match/mean"), Some(1.0));
     assert!(metric("latency/p95").is_some());
     assert!(metric("tokens/target_prompt").unwrap() > 0.0);
@@ -152,17 +169,31 @@ async fn openai_target_with_deterministic_scorers_stores_the_mlflow_shape() {
         let exact = feedback(trace, "exact_match");
         assert_eq!(exact.source.source_type, "CODE");
         assert_eq!(exact.metadata["mlflow.assessment.sourceRunId"], run_id);
-        let expectation = trace.assessments.iter().find(|a| a.name == "expected_response").unwrap();
+        let expectation = trace
+            .assessments
+            .iter()
+            .find(|a| a.name == "expected_response")
+            .unwrap();
         assert_eq!(expectation.source.source_type, "HUMAN");
         let spans = store.get_spans(&trace.trace_id, None, 10).await.unwrap();
         assert_eq!(spans.spans.len(), 2, "root and target spans");
         assert!(spans.spans.iter().any(|s| s.contains("mlflow.spanInputs")));
     }
-    let artifacts = ws.path("artifacts").join(format!("{}/{run_id}/artifacts", run.info.experiment_id));
+    let artifacts = ws
+        .path("artifacts")
+        .join(format!("{}/{run_id}/artifacts", run.info.experiment_id));
     let results: Value =
-        serde_json::from_slice(&std::fs::read(artifacts.join("eval_results.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(artifacts.join("eval_results.json")).unwrap())
+            .unwrap();
     assert_eq!(results.as_array().unwrap().len(), 6);
-    assert!(artifacts.join("eval_results.parquet").metadata().unwrap().len() > 0);
+    assert!(
+        artifacts
+            .join("eval_results.parquet")
+            .metadata()
+            .unwrap()
+            .len()
+            > 0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -189,7 +220,12 @@ gate:
         mock.base_url()
     ));
     let output = ws.run(&suite, &["--json"]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = report(&output);
     let mean = scorer(&report, "exact_match")["mean"].as_f64().unwrap();
     assert!((mean - 2.0 / 3.0).abs() < 1e-9, "{mean}");
@@ -218,22 +254,41 @@ for line in sys.stdin:
          scorers:\n  - kind: exact_match\n    ignore_case: true\n",
     );
     let output = ws.run(&suite, &["--json"]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = report(&output);
     assert_eq!(report["rows"], 4);
     assert_eq!(report["error_rows"], 1);
     let exact = scorer(&report, "exact_match");
     assert_eq!(exact["mean"], 1.0);
-    assert_eq!(exact["errors"], 1, "the failed row is an error assessment, not a dropped row");
+    assert_eq!(
+        exact["errors"], 1,
+        "the failed row is an error assessment, not a dropped row"
+    );
     let store = ws.store().await;
     let traces = run_traces(&store, report["run_id"].as_str().unwrap()).await;
     assert_eq!(traces.len(), 4);
-    let failed = traces.iter().find(|t| t.tags["judgeflow.eval.row_index"] == "3").unwrap();
+    let failed = traces
+        .iter()
+        .find(|t| t.tags["judgeflow.eval.row_index"] == "3")
+        .unwrap();
     let AssessmentKind::Feedback { value, error } = &feedback(failed, "exact_match").kind else {
         unreachable!()
     };
     assert!(value.is_none());
-    assert!(error.as_ref().unwrap().error_message.as_ref().unwrap().contains("no output"));
+    assert!(
+        error
+            .as_ref()
+            .unwrap()
+            .error_message
+            .as_ref()
+            .unwrap()
+            .contains("no output")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -253,7 +308,12 @@ async fn rate_limits_with_retry_after_are_absorbed() {
         mock.base_url()
     ));
     let output = ws.run(&suite, &["--json", "--no-cache"]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = report(&output);
     assert_eq!(report["error_rows"], 0);
     assert_eq!(scorer(&report, "exact_match")["mean"], 1.0);
@@ -269,7 +329,12 @@ async fn gate_sets_the_exit_code_and_writes_junit_and_markdown() {
          gate:\n  contains: {min_pass_rate: 1.0}\n",
     );
     let output = ws.run(&passing, &[]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("PASSED"));
 
     let failing = ws.suite(
@@ -281,13 +346,29 @@ async fn gate_sets_the_exit_code_and_writes_junit_and_markdown() {
     let output = ws
         .run(
             &failing,
-            &["--junit", junit.to_str().unwrap(), "--markdown", markdown.to_str().unwrap()],
+            &[
+                "--junit",
+                junit.to_str().unwrap(),
+                "--markdown",
+                markdown.to_str().unwrap(),
+            ],
         )
         .await;
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let junit = std::fs::read_to_string(junit).unwrap();
-    assert!(junit.contains(r#"tests="10" failures="5" errors="0""#), "{junit}");
-    assert!(junit.contains(r#"classname="suite.exact_match" name="row 0""#), "{junit}");
+    assert!(
+        junit.contains(r#"tests="10" failures="5" errors="0""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"classname="suite.exact_match" name="row 0""#),
+        "{junit}"
+    );
     let markdown = std::fs::read_to_string(markdown).unwrap();
     assert!(markdown.contains("GATE FAILED"), "{markdown}");
     assert!(markdown.contains("| exact_match | 0.000 |"), "{markdown}");
@@ -341,7 +422,12 @@ async fn the_cache_makes_a_second_run_cost_nothing() {
         mock.base_url()
     ));
     let first = ws.run(&suite, &["--json"]).await;
-    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert_eq!(mock.counters().calls, 5);
     let second = report(&ws.run(&suite, &["--json"]).await);
     assert_eq!(mock.counters().calls, 5, "no call reached the model");
@@ -353,7 +439,8 @@ async fn the_cache_makes_a_second_run_cost_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn resume_after_sigkill_recomputes_no_finished_row_and_loses_none() {
-    let mock = MockLlm::start_with(MockLlmConfig::default().latency(Duration::from_millis(150))).await;
+    let mock =
+        MockLlm::start_with(MockLlmConfig::default().latency(Duration::from_millis(150))).await;
     let rows = 30;
     let ws = Workspace::new(rows);
     let suite = ws.suite(&format!(
@@ -370,9 +457,17 @@ async fn resume_after_sigkill_recomputes_no_finished_row_and_loses_none() {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let run_id = loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(std::time::Instant::now() < deadline, "no rows stored in time");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was killed");
-        let Ok(experiment) = store.get_experiment_by_name("resume").await else { continue };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rows stored in time"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        let Ok(experiment) = store.get_experiment_by_name("resume").await else {
+            continue;
+        };
         let runs = store
             .search_runs(&judgeflow_store::RunQuery {
                 experiment_ids: vec![experiment.experiment_id],
@@ -396,26 +491,47 @@ async fn resume_after_sigkill_recomputes_no_finished_row_and_loses_none() {
     let finished: Vec<String> = run_traces(&store, &run_id)
         .await
         .into_iter()
-        .filter(|t| t.assessments.iter().filter(|a| matches!(a.kind, AssessmentKind::Feedback { .. })).count() == 2)
+        .filter(|t| {
+            t.assessments
+                .iter()
+                .filter(|a| matches!(a.kind, AssessmentKind::Feedback { .. }))
+                .count()
+                == 2
+        })
         .map(|t| t.tags["judgeflow.eval.row_index"].clone())
         .collect();
     assert!(finished.len() < rows, "killed before the end");
 
-    let output = ws.run(&suite, &["--no-cache", "--json", "--resume", &run_id]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = ws
+        .run(&suite, &["--no-cache", "--json", "--resume", &run_id])
+        .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = report(&output);
     assert_eq!(report["run_id"], run_id.as_str());
     assert_eq!(report["rows"], rows);
     assert_eq!(report["resumed_rows"], finished.len());
     let recomputed = mock.counters().target_calls - calls_before;
-    assert_eq!(recomputed as usize, rows - finished.len(), "only unfinished rows were called");
+    assert_eq!(
+        recomputed as usize,
+        rows - finished.len(),
+        "only unfinished rows were called"
+    );
     let traces = run_traces(&store, &run_id).await;
     let mut indexes: Vec<u64> = traces
         .iter()
         .map(|t| t.tags["judgeflow.eval.row_index"].parse().unwrap())
         .collect();
     indexes.sort_unstable();
-    assert_eq!(indexes, (0..rows as u64).collect::<Vec<_>>(), "every row once");
+    assert_eq!(
+        indexes,
+        (0..rows as u64).collect::<Vec<_>>(),
+        "every row once"
+    );
     let run = store.get_run(&run_id).await.unwrap();
     assert_eq!(run.info.status, judgeflow_domain::RunStatus::Finished);
 }
@@ -423,9 +539,15 @@ async fn resume_after_sigkill_recomputes_no_finished_row_and_loses_none() {
 #[tokio::test(flavor = "multi_thread")]
 async fn examples_stay_runnable() {
     let ws = Workspace::new(0);
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/suite.yaml");
+    let examples =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/suite.yaml");
     let output = ws.run(&examples, &["--json"]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = report(&output);
     assert_eq!(report["rows"], 5);
     assert_eq!(report["gate"]["passed"], true);
@@ -434,7 +556,8 @@ async fn examples_stay_runnable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn llm_judges_score_rows_and_a_malformed_answer_is_an_error_assessment() {
     let mock = MockLlm::start_with(
-        MockLlmConfig::default().fault(FaultRule::always(Fault::MalformedJudge).for_model("broken")),
+        MockLlmConfig::default()
+            .fault(FaultRule::always(Fault::MalformedJudge).for_model("broken")),
     )
     .await;
     mock.set_verdict("Rate the answer", json!(4));
@@ -464,7 +587,12 @@ gate:
         url = mock.base_url()
     ));
     let output = ws.run(&suite, &["--json"]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = report(&output);
     assert_eq!(scorer(&report, "correctness")["mean"], 1.0);
     assert_eq!(scorer(&report, "helpfulness")["mean"], 4.0);
@@ -487,6 +615,10 @@ gate:
         let message = error.as_ref().unwrap().error_message.clone().unwrap();
         assert!(message.contains("malformed"), "{message}");
         let spans = store.get_spans(&trace.trace_id, None, 20).await.unwrap();
-        assert_eq!(spans.spans.len(), 6, "root, target and one span per judge scorer");
+        assert_eq!(
+            spans.spans.len(),
+            6,
+            "root, target and one span per judge scorer"
+        );
     }
 }

@@ -539,18 +539,51 @@ async fn resume_after_sigkill_recomputes_no_finished_row_and_loses_none() {
 #[tokio::test(flavor = "multi_thread")]
 async fn examples_stay_runnable() {
     let ws = Workspace::new(0);
-    let examples =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/suite.yaml");
-    let output = ws.run(&examples, &["--json"]).await;
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart");
+    let output = ws.run(&examples.join("suite.yaml"), &["--json"]).await;
     assert_eq!(
         output.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let offline = report(&output);
+    assert_eq!(offline["rows"], 5);
+    assert_eq!(offline["gate"]["passed"], true);
+
+    // The judge example, with the stand-in as both the app and the judge model: it answers
+    // each question with the dataset's recorded answer.
+    let mock = MockLlm::start().await;
+    mock.set_verdict("Is the output safe", json!("yes"));
+    mock.set_verdict("Does the output address the request", json!("yes"));
+    let data = std::fs::read_to_string(examples.join("dataset.jsonl")).unwrap();
+    for line in data.lines() {
+        let row: Value = serde_json::from_str(line).unwrap();
+        mock.set_answer(
+            row["inputs"]["question"].as_str().unwrap(),
+            row["outputs"].as_str().unwrap(),
+        );
+    }
+    let output = ws
+        .command(&examples.join("suite-judges.yaml"), &["--json"])
+        .env("OPENAI_BASE_URL", mock.base_url())
+        .env("JUDGE_BASE_URL", mock.base_url())
+        .env("OPENAI_API_KEY", "test-key")
+        .output()
+        .await
+        .unwrap();
     let report = report(&output);
-    assert_eq!(report["rows"], 5);
-    assert_eq!(report["gate"]["passed"], true);
+    assert_eq!(
+        report["rows"],
+        5,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(report["error_rows"], 0, "{report}");
+    assert_eq!(mock.counters().target_calls, 5);
+    assert_eq!(mock.counters().judge_calls, 15);
+    // Correctness passes 4 of 5 (one answer omits "William"): the gate's 0.8 holds.
+    assert_eq!(output.status.code(), Some(0), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

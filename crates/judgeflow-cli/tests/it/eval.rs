@@ -655,3 +655,41 @@ gate:
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_cleanly_and_keeps_finished_rows() {
+    let mock =
+        MockLlm::start_with(MockLlmConfig::default().latency(Duration::from_millis(100))).await;
+    let ws = Workspace::new(40);
+    let suite = ws.suite(&format!(
+        "experiment: interrupt\ndataset: {{path: data.jsonl}}\n\
+         target: {{kind: openai, base_url: '{}', model: app}}\n\
+         scorers:\n  - kind: exact_match\nconcurrency: 2\n",
+        mock.base_url()
+    ));
+    let store = ws.store().await;
+    let child = ws
+        .command(&suite, &["--json", "--no-cache"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while mock.counters().target_calls < 6 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(2), "a stopped run is not a pass");
+    let report = report(&output);
+    assert_eq!(report["status"], "KILLED");
+    let rows = report["rows"].as_u64().unwrap();
+    assert!(rows > 0 && rows < 40, "{rows}");
+    // Rows in flight finished: every started target call has its row stored.
+    assert_eq!(mock.counters().target_calls, rows);
+    let traces = run_traces(&store, report["run_id"].as_str().unwrap()).await;
+    assert_eq!(traces.len() as u64, rows);
+}

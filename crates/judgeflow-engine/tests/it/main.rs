@@ -60,10 +60,12 @@ fn examples_validate_against_the_schema_and_load() {
         let text = std::fs::read_to_string(&path).unwrap();
         let text = judgeflow_engine::suite::interpolate(&text, &no_env).unwrap();
         let document: Value = serde_norway::from_str(&text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&document).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-        judgeflow_engine::suite::load(&path, &no_env)
-            .unwrap_or_else(|e| panic!("{e}"));
+        judgeflow_engine::suite::load(&path, &no_env).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
@@ -83,10 +85,22 @@ fn suite_errors_are_one_line_with_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.yaml");
     let cases = [
-        ("experiment: e\ndataset: {path: d.jsonl}\ntarget: {kind: nope}\nscorers: []\n", ":3", "target"),
-        ("experiment: e\ndataset: {path: d.jsonl}\ntarget: {kind: recorded}\nscorers:\n  - kind: regex\n", "", "regex"),
+        (
+            "experiment: e\ndataset: {path: d.jsonl}\ntarget: {kind: nope}\nscorers: []\n",
+            ":3",
+            "target",
+        ),
+        (
+            "experiment: e\ndataset: {path: d.jsonl}\ntarget: {kind: recorded}\nscorers:\n  - kind: regex\n",
+            "",
+            "regex",
+        ),
         ("experiment: ${NOPE}\n", ":1", "NOPE"),
-        ("experiment: e\ndataset: {path: d.jsonl}\ntarget: {kind: recorded}\nscorers: [{kind: exact_match}]\ngate:\n  missing: {min_mean: 1}\n", ":6", "gate.missing"),
+        (
+            "experiment: e\ndataset: {path: d.jsonl}\ntarget: {kind: recorded}\nscorers: [{kind: exact_match}]\ngate:\n  missing: {min_mean: 1}\n",
+            ":6",
+            "gate.missing",
+        ),
     ];
     for (text, line, field) in cases {
         std::fs::write(&path, text).unwrap();
@@ -99,7 +113,10 @@ fn suite_errors_are_one_line_with_file_line_and_field() {
                 continue;
             }
         };
-        assert!(message.starts_with(&format!("{}{line}", path.display())), "{message}");
+        assert!(
+            message.starts_with(&format!("{}{line}", path.display())),
+            "{message}"
+        );
         assert!(message.contains(field), "{message}");
         assert_eq!(message.lines().count(), 1, "{message}");
     }

@@ -84,7 +84,9 @@ fn attribute_text(value: Option<&AnyValue>) -> Option<String> {
     }
 }
 
-fn span_record(span: &Span) -> Result<SpanRecord, OtlpError> {
+/// One span as the store keeps it, for writers that build spans themselves (the evaluation
+/// engine) rather than receiving an export.
+pub fn span_record(span: &Span) -> Result<SpanRecord, OtlpError> {
     let unconvertible = |what: &str| {
         OtlpError::Unconvertible(format!(
             "Cannot convert OpenTelemetry span '{}' to an MLflow span: {what}",

@@ -1,8 +1,9 @@
 //! The `judgeflow` binary: resolves configuration (defaults < environment < flags), sets up
-//! logging on stderr, and dispatches to the server or a read-only CLI verb. Data goes to
+//! logging on stderr, and dispatches to the server, `eval` or a read-only CLI verb. Data goes to
 //! stdout; logs and errors to stderr.
 
 mod env;
+mod eval;
 mod inspect;
 
 use std::net::SocketAddr;
@@ -36,6 +37,11 @@ enum Command {
     Runs {
         #[command(subcommand)]
         command: inspect::RunsCommand,
+    },
+    /// Evaluate an LLM app on a dataset (`eval run suite.yaml`).
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
     },
 }
 
@@ -160,6 +166,8 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
+        // The exit code carries the gate's verdict (0, 1 or 2), not just success or failure.
+        Command::Eval { command } => return eval::eval(command).await,
         Command::Server(args) => run_server(args).await,
         Command::Experiments { command } => inspect::experiments(command).await,
         Command::Runs { command } => inspect::runs(command).await,

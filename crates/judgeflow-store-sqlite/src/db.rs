@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_traces.sql"),
     include_str!("../migrations/0005_evaluation_datasets.sql"),
     include_str!("../migrations/0006_trace_search_indexes.sql"),
+    include_str!("../migrations/0007_call_cache.sql"),
 ];
 
 /// Prepared statements kept per connection: search builds a handful of shapes per filter.

@@ -15,6 +15,7 @@
 //! whole operation in one closure costs one hand-off. A network database (PostgreSQL) has the
 //! opposite profile and gets its own async backend crate.
 
+mod call_cache;
 mod datasets;
 mod db;
 mod experiments;

@@ -14,7 +14,7 @@ use judgeflow_domain::{
 };
 
 use crate::{
-    ExperimentQuery, LoggedModelQuery, NewExperiment, NewLoggedModel, NewModelVersion,
+    CachedCall, ExperimentQuery, LoggedModelQuery, NewExperiment, NewLoggedModel, NewModelVersion,
     NewRegisteredModel, NewRun, PageToken, RegistryQuery, RunQuery, RunUpdate, StoreError,
     TrackingStore,
 };
@@ -48,6 +48,7 @@ where
     traces::trace_search(&make().await).await;
     traces::assessments_override_update_delete(&make().await).await;
     traces::trace_tags_and_deletes(&make().await).await;
+    call_cache_expires_and_replaces(&make().await).await;
 }
 
 fn runs_query(experiment_ids: &[&str], filter: &str, order_by: &[&str]) -> RunQuery {
@@ -1292,4 +1293,29 @@ async fn versions_of_logged_models(store: &impl TrackingStore) {
             .await,
         Err(StoreError::InvalidParameter(_))
     ));
+}
+
+async fn call_cache_expires_and_replaces(store: &impl TrackingStore) {
+    let call = |value: &str, expires_ms: Option<i64>| CachedCall {
+        key: "k1".into(),
+        value: value.into(),
+        created_ms: 1_000,
+        expires_ms,
+    };
+    assert_eq!(store.get_cached_call("k1", 1_000).await.unwrap(), None);
+    store.put_cached_call(call("a", Some(2_000))).await.unwrap();
+    assert_eq!(
+        store.get_cached_call("k1", 1_999).await.unwrap(),
+        Some(call("a", Some(2_000)))
+    );
+    // Expired at its deadline: a stale answer must not come back as fresh.
+    assert_eq!(store.get_cached_call("k1", 2_000).await.unwrap(), None);
+    store.put_cached_call(call("b", None)).await.unwrap();
+    let stored = store
+        .get_cached_call("k1", i64::MAX)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.value, "b");
+    assert_eq!(store.get_cached_call("k2", 0).await.unwrap(), None);
 }

@@ -1,11 +1,13 @@
 //! The storage contract of Judgeflow's tracking server.
 //!
-//! [`TrackingStore`] (with its [`RegistryStore`], [`TraceStore`] and [`DatasetStore`] parts) is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
+//! [`TrackingStore`] (with its [`RegistryStore`], [`TraceStore`], [`DatasetStore`] and
+//! [`CallCacheStore`] parts) is what handlers and the CLI call; each backend (SQLite now, PostgreSQL
 //! next) implements it in its own crate, with its own migrations. Inputs arrive validated and
 //! parsed (filters are [`judgeflow_domain::search::Comparison`]s), so a backend only decides
 //! how to store and query. The `conformance` feature exposes a test suite generic over the
 //! trait that every backend must pass.
 
+mod call_cache;
 mod datasets;
 mod error;
 mod page;
@@ -16,6 +18,7 @@ mod traces;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use call_cache::*;
 pub use datasets::*;
 pub use error::{StoreError, StoreResult};
 pub use page::{Page, PageToken};
@@ -32,7 +35,7 @@ use judgeflow_domain::{
 /// Everything the tracking server persists, model registry included. Every method is atomic:
 /// a failed call changes nothing.
 #[async_trait]
-pub trait TrackingStore: RegistryStore + TraceStore + DatasetStore {
+pub trait TrackingStore: RegistryStore + TraceStore + DatasetStore + CallCacheStore {
     // ---- experiments ----
     /// Creates an experiment and returns its id. A taken name (even by a deleted experiment) is
     /// `AlreadyExists`.

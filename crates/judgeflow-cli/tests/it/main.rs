@@ -2,6 +2,8 @@
 //! SQLite backend, then the real binary with its output pinned as snapshots (ids and times
 //! masked).
 
+mod eval;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,0 +1,25 @@
+//! Engine errors. `Suite`, `Data` and `Config` are the user's to fix; `Store` and `Artifacts`
+//! are the sink's failures. Any of them fails the run itself (exit code 2), unlike a row's
+//! error, which is recorded with the row.
+
+use thiserror::Error;
+
+use crate::suite::SuiteError;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Suite(#[from] SuiteError),
+    #[error("{0}")]
+    Data(#[from] judgeflow_datafiles::DataError),
+    /// A setting that cannot work (a missing API key, an unknown judge kind…).
+    #[error("{0}")]
+    Config(String),
+    #[error("store: {0}")]
+    Store(#[from] judgeflow_store::StoreError),
+    #[error("artifacts: {0}")]
+    Artifacts(String),
+    /// `--resume` of a run that is not this suite's evaluation run.
+    #[error("{0}")]
+    Resume(String),
+}

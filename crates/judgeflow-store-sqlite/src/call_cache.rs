@@ -1,4 +1,4 @@
-//! The call cache table (`0006_call_cache.sql`).
+//! The call cache table (`0007_call_cache.sql`).
 
 use async_trait::async_trait;
 use judgeflow_store::{CachedCall, CallCacheStore, StoreResult};

@@ -235,12 +235,31 @@ impl Writer {
 /// time without work.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// However fast the writes come, the writer also checkpoints as soon as the WAL holds this
+/// many pages (16 MiB of 4 KiB pages), so its size does not depend on the machine's speed.
+const CHECKPOINT_PAGES: i32 = 4096;
+
+thread_local! {
+    /// Pages in the WAL after the writer's last commit, as SQLite's WAL hook reports them.
+    /// The writer thread owns its connection, so the hook always runs on that thread.
+    static WAL_PAGES: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+fn note_wal_pages(_wal: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.with(|cell| cell.set(pages));
+    Ok(())
+}
+
 fn writer_loop(mut conn: Connection, jobs: &std::sync::mpsc::Receiver<Job>) {
+    // Set after `wal_autocheckpoint = 0`: that pragma installs (and so would replace) a hook.
+    conn.wal_hook(Some(note_wal_pages));
     let mut dirty = false;
     let mut last_checkpoint = std::time::Instant::now();
     loop {
-        if dirty && last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+        let wal_full = WAL_PAGES.with(std::cell::Cell::get) >= CHECKPOINT_PAGES;
+        if dirty && (wal_full || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL) {
             checkpoint(&conn);
+            WAL_PAGES.with(|cell| cell.set(0));
             dirty = false;
             last_checkpoint = std::time::Instant::now();
         }
@@ -278,9 +297,23 @@ fn writer_loop(mut conn: Connection, jobs: &std::sync::mpsc::Receiver<Job>) {
 /// Copies the WAL back into the database file. Run by the writer between writes, so it can
 /// backfill every frame (unless a reader still needs old ones) and the next write starts the
 /// WAL over instead of growing it: a checkpointer beside a busy writer never catches up.
+///
+/// A reader still on an old snapshot keeps its frames from being backfilled, and then the WAL
+/// cannot start over. Readers are short, so once the WAL is well past its checkpoint size the
+/// writer waits for them (a RESTART checkpoint, within the busy timeout) rather than let it
+/// grow for as long as reads keep overlapping.
 fn checkpoint(conn: &Connection) {
-    if let Err(error) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-        tracing::warn!(%error, "WAL checkpoint failed");
+    let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+    });
+    match passive {
+        Ok((log, done)) if done < log && log >= 4 * i64::from(CHECKPOINT_PAGES) => {
+            if let Err(error) = conn.execute_batch("PRAGMA wal_checkpoint(RESTART)") {
+                tracing::warn!(%error, wal_pages = log, "WAL restart checkpoint failed");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
     }
 }
 

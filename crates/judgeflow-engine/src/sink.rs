@@ -21,8 +21,8 @@ use judgeflow_domain::{
     ExpectationValue, Metric, RunStatus, Tag, TraceInfo, TraceState, now_ms,
 };
 use judgeflow_store::{
-    NewExperiment, NewRun, PageToken, RunUpdate, StoreError, TraceDeletion, TraceQuery,
-    TrackingStore,
+    CompleteTrace, NewExperiment, NewRun, PageToken, RunUpdate, StoreError, TraceDeletion,
+    TraceQuery, TrackingStore,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, status};
@@ -632,24 +632,26 @@ impl ResultSink for StoreSink {
             tags,
             assessments: vec![],
         };
-        // Order matters for --resume: a row counts as finished once it is linked to the run
-        // with every scorer's assessment, so the scores go last; a row killed after the link
-        // but before its last score is found, removed and evaluated again.
-        self.store.log_spans(&run.experiment_id, records).await?;
-        self.store.start_trace(info).await?;
+        // One transaction: a row is stored whole or not at all, and costs one commit.
+        let assessments = row
+            .expectations
+            .iter()
+            .map(|(name, value)| expectation(&trace_id, &run.run_id, name, value))
+            .chain(
+                row.scores
+                    .iter()
+                    .map(|score| feedback(&trace_id, &run.run_id, score)),
+            )
+            .collect();
         self.store
-            .link_traces_to_run(vec![trace_id.clone()], &run.run_id)
+            .log_complete_trace(CompleteTrace {
+                experiment_id: run.experiment_id.clone(),
+                spans: records,
+                info,
+                run_id: Some(run.run_id.clone()),
+                assessments,
+            })
             .await?;
-        for (name, value) in &row.expectations {
-            self.store
-                .create_assessment(expectation(&trace_id, &run.run_id, name, value))
-                .await?;
-        }
-        for score in &row.scores {
-            self.store
-                .create_assessment(feedback(&trace_id, &run.run_id, score))
-                .await?;
-        }
         Ok(())
     }
 

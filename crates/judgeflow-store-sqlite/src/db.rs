@@ -317,6 +317,33 @@ fn checkpoint(conn: &Connection) {
     }
 }
 
+/// Runs `f` inside a savepoint of its own: released when `f` succeeds, rolled back when it
+/// fails or panics, whether or not the writer has a group transaction open around it. For
+/// writes made of several store functions that must land together.
+pub(crate) fn atomically<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    run_cached(conn, "SAVEPOINT atomically").map_err(db_err)?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
+    let end =
+        |sql: &str| run_cached(conn, sql).and_then(|()| run_cached(conn, "RELEASE atomically"));
+    match outcome {
+        Ok(Ok(value)) => {
+            run_cached(conn, "RELEASE atomically").map_err(db_err)?;
+            Ok(value)
+        }
+        Ok(Err(error)) => {
+            end("ROLLBACK TO atomically").map_err(db_err)?;
+            Err(error)
+        }
+        Err(panic) => {
+            let _ = end("ROLLBACK TO atomically");
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
 /// Runs one job, containing a panic to that job (`None`: its caller sees an aborted write).
 fn run_job(conn: &mut Connection, job: Job) -> Option<(bool, Reply)> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))).ok()

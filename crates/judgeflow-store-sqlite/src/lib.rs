@@ -36,10 +36,10 @@ use judgeflow_domain::{
     RegisteredModel, Run, RunInfo, Tag, now_ms,
 };
 use judgeflow_store::{
-    ExperimentQuery, LoggedModelQuery, MetricIntervalQuery, NewExperiment, NewLoggedModel,
-    NewModelVersion, NewRegisteredModel, NewRun, Page, PageToken, RegistryQuery, RegistryStore,
-    RunQuery, RunUpdate, SpanCursor, SpanPage, StoreError, StoreResult, TraceDeletion, TraceQuery,
-    TraceStore, TrackingStore,
+    CompleteTrace, ExperimentQuery, LoggedModelQuery, MetricIntervalQuery, NewExperiment,
+    NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun, Page, PageToken, RegistryQuery,
+    RegistryStore, RunQuery, RunUpdate, SpanCursor, SpanPage, StoreError, StoreResult,
+    TraceDeletion, TraceQuery, TraceStore, TrackingStore,
 };
 
 use crate::db::{ReadPool, Writer, execute, read};
@@ -477,6 +477,10 @@ impl TraceStore for SqliteStore {
     async fn log_spans(&self, experiment_id: &str, spans: Vec<SpanRecord>) -> StoreResult<()> {
         let id = experiment_id.to_owned();
         self.write(move |c| traces::log_spans(c, &id, &spans)).await
+    }
+
+    async fn log_complete_trace(&self, trace: CompleteTrace) -> StoreResult<()> {
+        self.write(move |c| traces::log_complete(c, &trace)).await
     }
 
     async fn get_trace_info(&self, trace_id: &str) -> StoreResult<TraceInfo> {

@@ -15,7 +15,7 @@ use judgeflow_domain::{
     ExpectationValue, SpanRecord, TraceInfo, TraceState, now_ms,
 };
 use judgeflow_store::{
-    Page, SpanCursor, SpanPage, StoreError, StoreResult, TraceDeletion, TraceQuery,
+    CompleteTrace, Page, SpanCursor, SpanPage, StoreError, StoreResult, TraceDeletion, TraceQuery,
 };
 use rusqlite::{Connection, Row, params};
 use serde_json::{Value, json};
@@ -1059,6 +1059,29 @@ fn fetch_assessment(
         StoreError::NotFound(format!(
             "Assessment with ID '{assessment_id}' not found for trace '{trace_id}'"
         ))
+    })
+}
+
+/// A whole trace in one savepoint (see [`CompleteTrace`]).
+pub(crate) fn log_complete(conn: &mut Connection, trace: &CompleteTrace) -> StoreResult<()> {
+    crate::db::atomically(conn, |conn| {
+        if !trace.spans.is_empty() {
+            log_spans(conn, &trace.experiment_id, &trace.spans)?;
+        }
+        start_trace(conn, &trace.info)?;
+        if let Some(run_id) = &trace.run_id {
+            link_to_run(conn, std::slice::from_ref(&trace.info.trace_id), run_id)?;
+        }
+        for assessment in &trace.assessments {
+            if assessment.trace_id != trace.info.trace_id {
+                return Err(StoreError::InvalidParameter(format!(
+                    "assessment {} belongs to trace {}, not {}",
+                    assessment.assessment_id, assessment.trace_id, trace.info.trace_id
+                )));
+            }
+            insert_assessment(conn, assessment)?;
+        }
+        Ok(())
     })
 }
 

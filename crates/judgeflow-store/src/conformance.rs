@@ -48,6 +48,7 @@ where
     traces::trace_search(&make().await).await;
     traces::assessments_override_update_delete(&make().await).await;
     traces::trace_tags_and_deletes(&make().await).await;
+    traces::complete_traces_land_whole_or_not_at_all(&make().await).await;
     call_cache_expires_and_replaces(&make().await).await;
 }
 

@@ -46,6 +46,19 @@ pub enum TraceDeletion {
     },
 }
 
+/// A finished trace stored in one write: its spans, its final info, the run it belongs to
+/// and its assessments. An evaluation row is one of these, so a crash never leaves a row half
+/// stored, and the row costs one commit instead of one per piece.
+#[derive(Debug, Clone)]
+pub struct CompleteTrace {
+    pub experiment_id: String,
+    pub spans: Vec<SpanRecord>,
+    pub info: TraceInfo,
+    /// The run to link the trace to, as `link_traces_to_run` does.
+    pub run_id: Option<String>,
+    pub assessments: Vec<Assessment>,
+}
+
 #[async_trait]
 pub trait TraceStore: Send + Sync + 'static {
     /// StartTraceV3: upserts the final info. Metadata and tags merge into what spans already
@@ -56,6 +69,9 @@ pub trait TraceStore: Send + Sync + 'static {
     /// Stores spans (OTLP ingest) of traces in `experiment_id`, creating trace rows for traces
     /// not seen yet. All of the batch lands or none of it; a span sent again replaces itself.
     async fn log_spans(&self, experiment_id: &str, spans: Vec<SpanRecord>) -> StoreResult<()>;
+    /// `log_spans`, `start_trace`, `link_traces_to_run` and `create_assessment` for each
+    /// assessment, as one transaction: all of it lands or none of it.
+    async fn log_complete_trace(&self, trace: CompleteTrace) -> StoreResult<()>;
     async fn get_trace_info(&self, trace_id: &str) -> StoreResult<TraceInfo>;
     /// The infos of the traces that exist among `trace_ids`, in the order asked.
     async fn get_trace_infos(&self, trace_ids: &[String]) -> StoreResult<Vec<TraceInfo>>;

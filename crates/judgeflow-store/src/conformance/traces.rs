@@ -544,3 +544,84 @@ pub(super) async fn trace_tags_and_deletes(store: &impl TrackingStore) {
         0
     );
 }
+
+pub(super) async fn complete_traces_land_whole_or_not_at_all(store: &impl TrackingStore) {
+    let exp = new_experiment(store, "traces-complete").await;
+    let run = new_run(store, &exp, "eval", 1).await;
+    let whole = trace_id(200);
+    let complete = |trace: &str, run_id: &str| crate::CompleteTrace {
+        experiment_id: exp.clone(),
+        spans: vec![
+            span(trace, 1, None, 3_000_000_000, "OK"),
+            span(trace, 2, Some(1), 3_000_500_000, "OK"),
+        ],
+        info: info(trace, &exp, 3000),
+        run_id: Some(run_id.to_owned()),
+        assessments: vec![
+            feedback(trace, &format!("{trace}-1"), "correct", json!(true)),
+            feedback(trace, &format!("{trace}-2"), "score", json!(4)),
+        ],
+    };
+    store
+        .log_complete_trace(complete(&whole, &run))
+        .await
+        .unwrap();
+    let stored = store.get_trace_info(&whole).await.unwrap();
+    assert_eq!(stored.request_time_ms, 3000);
+    assert_eq!(stored.tags[keys::TRACE_NAME], "root");
+    assert_eq!(
+        stored.tags.get(keys::SPANS_LOCATION).map(String::as_str),
+        Some(keys::SPANS_IN_TRACKING_STORE)
+    );
+    let mut names: Vec<_> = stored.assessments.iter().map(|a| a.name.clone()).collect();
+    names.sort();
+    assert_eq!(names, ["correct", "score"]);
+    assert_eq!(
+        store.get_spans(&whole, None, 10).await.unwrap().spans.len(),
+        2
+    );
+    assert_eq!(
+        ids(store, &exp, &format!("attribute.run_id = '{run}'")).await,
+        [whole.as_str()]
+    );
+    assert_eq!(
+        ids(store, &exp, "feedback.score = '4'").await,
+        [whole.as_str()]
+    );
+
+    // A link to a missing run fails the whole write: no trace, no spans, no assessments.
+    let broken = trace_id(201);
+    assert!(matches!(
+        store
+            .log_complete_trace(complete(&broken, "no-such-run"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get_trace_info(&broken).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store
+            .get_spans(&broken, None, 10)
+            .await
+            .map_or(true, |page| page.spans.is_empty())
+    );
+    // So does an assessment that names another trace.
+    let mut stray = complete(&trace_id(202), &run);
+    stray.assessments[1].trace_id = whole.clone();
+    let stray = store.log_complete_trace(stray).await;
+    assert!(
+        matches!(stray, Err(StoreError::InvalidParameter(_))),
+        "{stray:?}"
+    );
+    assert!(matches!(
+        store.get_trace_info(&trace_id(202)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        ids(store, &exp, "").await,
+        [whole.as_str()],
+        "only the whole trace is stored"
+    );
+}

@@ -3,8 +3,9 @@
 //!
 //! The reader runs on a blocking thread and feeds a channel of a few rows per slot, so memory
 //! stays flat whatever the dataset's size. `buffer_unordered(concurrency)` keeps that many rows
-//! in flight; each row calls the target, then runs every scorer at once, then is written to the
-//! sink completely before it is counted. Endpoint limits hold across rows because every row
+//! in flight; each row calls the target, then runs every scorer at once. A second stage writes
+//! each evaluated row to the sink completely before it is counted, with up to twice as many
+//! writes in flight, so a pause in the store does not hold up evaluation. Endpoint limits hold across rows because every row
 //! shares one [`LlmClient`] per endpoint. A stop request lets rows in flight finish and starts
 //! no new one; the run then ends `KILLED`, its finished rows kept for `--resume`.
 
@@ -306,21 +307,31 @@ pub async fn run_suite(
         .take_while(move |_| std::future::ready(!*stopped.borrow()))
         .filter(move |row| std::future::ready(!matches!(row, Ok(row) if done.contains(&row.index))))
         .map({
-            let run = run.clone();
             let prepared = prepared.clone();
-            let sink = sink.clone();
             move |row| {
                 let prepared = prepared.clone();
-                let sink = sink.clone();
-                let run = run.clone();
-                async move {
-                    let result = evaluate_row(&prepared, row?).await;
-                    sink.write_row(&run, &result).await?;
-                    Ok::<_, EngineError>(result)
-                }
+                // A task per row: rows progress (and use every core) whoever polls the stream.
+                Spawned::new(async move { Ok(evaluate_row(&prepared, row?).await) })
             }
         })
-        .buffer_unordered(concurrency);
+        .buffer_unordered(concurrency)
+        // Writing is a stage of its own, so a row's slot frees as soon as it is evaluated: a
+        // store that pauses (a WAL checkpoint's fsync, a slow server) delays writes, not the
+        // next rows' model calls, until `2 × concurrency` finished rows wait to be written.
+        .map({
+            let run = run.clone();
+            let sink = sink.clone();
+            move |evaluated: Result<RowResult, EngineError>| {
+                let sink = sink.clone();
+                let run = run.clone();
+                Spawned::new(async move {
+                    let result = evaluated?;
+                    sink.write_row(&run, &result).await?;
+                    Ok::<_, EngineError>(result)
+                })
+            }
+        })
+        .buffer_unordered(concurrency * 2);
     futures::pin_mut!(pipeline);
     let mut fatal = None;
     let mut interrupted = false;
@@ -389,6 +400,42 @@ pub async fn run_suite(
         summary,
         gate,
     })
+}
+
+/// A spawned task as a future of its output, aborted when dropped: a run that stops early
+/// (a fatal error) leaves no row running behind it. A panic in the task is re-raised.
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T: Send + 'static> Spawned<T> {
+    fn new(future: impl Future<Output = T> + Send + 'static) -> Self {
+        Self(tokio::spawn(future))
+    }
+}
+
+impl<T> Future for Spawned<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(output) => output,
+                Err(error) => match error.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    // Only `abort` cancels these tasks, and only on drop, after the last poll.
+                    Err(error) => unreachable!("row task cancelled while awaited: {error}"),
+                },
+            })
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The receiver as a stream, without pulling in `tokio-stream` for one adapter.

@@ -230,13 +230,17 @@ impl Writer {
     }
 }
 
-/// Under load, the writer checkpoints at most this long after the previous checkpoint, so
-/// the WAL holds a fraction of a second of writes; an idle writer checkpoints after the same
-/// time without work.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// When and how the writer checkpoints. A checkpoint fsyncs the WAL and then the database
+/// (tens of milliseconds on a busy disk), and no write commits meanwhile, so under load the
+/// writer checkpoints rarely: when the WAL reaches [`CHECKPOINT_PAGES`], or
+/// [`CHECKPOINT_MAX_AGE`] after the previous one. Fewer, larger checkpoints also copy each hot
+/// page (an index root, a run's latest metrics) once instead of once per 100 ms. An idle
+/// writer checkpoints after [`CHECKPOINT_IDLE`] without work, so a quiet store's WAL is empty.
+const CHECKPOINT_IDLE: Duration = Duration::from_millis(100);
+const CHECKPOINT_MAX_AGE: Duration = Duration::from_secs(1);
 
-/// However fast the writes come, the writer also checkpoints as soon as the WAL holds this
-/// many pages (16 MiB of 4 KiB pages), so its size does not depend on the machine's speed.
+/// However fast the writes come, the writer checkpoints as soon as the WAL holds this many
+/// pages (16 MiB of 4 KiB pages), so its size does not depend on the machine's speed.
 const CHECKPOINT_PAGES: i32 = 4096;
 
 thread_local! {
@@ -245,6 +249,10 @@ thread_local! {
     static WAL_PAGES: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
 }
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature rusqlite's WAL hook takes"
+)]
 fn note_wal_pages(_wal: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
     WAL_PAGES.with(|cell| cell.set(pages));
     Ok(())
@@ -254,20 +262,25 @@ fn writer_loop(mut conn: Connection, jobs: &std::sync::mpsc::Receiver<Job>) {
     // Set after `wal_autocheckpoint = 0`: that pragma installs (and so would replace) a hook.
     conn.wal_hook(Some(note_wal_pages));
     let mut dirty = false;
+    let mut idle = false;
     let mut last_checkpoint = std::time::Instant::now();
     loop {
         let wal_full = WAL_PAGES.with(std::cell::Cell::get) >= CHECKPOINT_PAGES;
-        if dirty && (wal_full || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL) {
+        if dirty && (idle || wal_full || last_checkpoint.elapsed() >= CHECKPOINT_MAX_AGE) {
             checkpoint(&conn);
             WAL_PAGES.with(|cell| cell.set(0));
             dirty = false;
             last_checkpoint = std::time::Instant::now();
         }
-        let first = match jobs.recv_timeout(CHECKPOINT_INTERVAL) {
+        let first = match jobs.recv_timeout(CHECKPOINT_IDLE) {
             Ok(job) => job,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                idle = true;
+                continue;
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         };
+        idle = false;
         dirty = true;
         let mut group = vec![first];
         while group.len() < MAX_GROUP {

@@ -609,7 +609,7 @@ pub(super) async fn complete_traces_land_whole_or_not_at_all(store: &impl Tracki
     );
     // So does an assessment that names another trace.
     let mut stray = complete(&trace_id(202), &run);
-    stray.assessments[1].trace_id = whole.clone();
+    stray.assessments[1].trace_id.clone_from(&whole);
     let stray = store.log_complete_trace(stray).await;
     assert!(
         matches!(stray, Err(StoreError::InvalidParameter(_))),

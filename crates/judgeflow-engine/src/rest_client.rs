@@ -356,34 +356,44 @@ impl MlflowRest {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
 
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     use super::*;
 
     /// A raw HTTP/1.1 server answering each connection with the next canned response (the
-    /// last one repeats), and counting requests.
-    async fn canned(responses: Vec<&'static str>) -> (String, Arc<AtomicUsize>) {
+    /// last one repeats), and keeping every request's head.
+    async fn canned(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let count = Arc::new(AtomicUsize::new(0));
-        let seen = count.clone();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
-                let n = seen.fetch_add(1, Ordering::SeqCst);
-                let response = responses[n.min(responses.len() - 1)];
                 let mut buffer = vec![0_u8; 64 * 1024];
-                let _ = socket.read(&mut buffer).await;
+                let n = socket.read(&mut buffer).await.unwrap_or(0);
+                let count = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+                    seen.len()
+                };
+                let response = &responses[(count - 1).min(responses.len() - 1)];
                 let _ = socket.write_all(response.as_bytes()).await;
                 let _ = socket.shutdown().await;
             }
         });
-        (format!("http://{address}"), count)
+        (format!("http://{address}"), requests)
+    }
+
+    fn response(status: &str, headers: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
     }
 
     fn rest(uri: &str, attempts: u32) -> MlflowRest {
@@ -397,49 +407,88 @@ mod tests {
         .unwrap()
     }
 
-    const UNAVAILABLE: &str = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    const LIMITED: &str =
-        "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    const OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}";
-    const NOT_FOUND: &str = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 76\r\nConnection: close\r\n\r\n{\"error_code\":\"RESOURCE_DOES_NOT_EXIST\",\"message\":\"Run with id=x\\nnot found\"}";
+    fn unavailable() -> String {
+        response("503 Service Unavailable", "Retry-After: 0\r\n", "")
+    }
 
     #[tokio::test]
     async fn transient_failures_are_retried_until_an_answer() {
-        let (uri, count) = canned(vec![UNAVAILABLE, LIMITED, OK]).await;
+        let (uri, requests) = canned(vec![
+            unavailable(),
+            response("429 Too Many Requests", "", ""),
+            response(
+                "200 OK",
+                "Content-Type: application/json\r\n",
+                r#"{"ok":true}"#,
+            ),
+        ])
+        .await;
         let answer: Value = rest(&uri, 5).get("/api/x", &[]).await.unwrap();
         assert_eq!(answer["ok"], true);
-        assert_eq!(count.load(Ordering::SeqCst), 3);
+        let requests = requests.lock().unwrap();
+        assert_eq!(requests.len(), 3);
+        assert!(
+            requests[0]
+                .to_ascii_lowercase()
+                .contains("authorization: bearer secret-token"),
+            "{}",
+            requests[0]
+        );
     }
 
     #[tokio::test]
     async fn an_mlflow_error_is_one_line_with_endpoint_and_code_and_is_not_retried() {
-        let (uri, count) = canned(vec![NOT_FOUND]).await;
+        let body =
+            r#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Run with id=x\nnot found"}"#;
+        let (uri, requests) = canned(vec![response("404 Not Found", "", body)]).await;
         let error = rest(&uri, 5)
             .get::<Value>("/api/2.0/mlflow/runs/get", &[("run_id", "x".into())])
             .await
             .unwrap_err();
         assert_eq!(error.code(), Some("RESOURCE_DOES_NOT_EXIST"));
-        let text = error.to_string();
         assert_eq!(
-            text,
+            error.to_string(),
             format!(
                 "tracking server {uri}: GET /api/2.0/mlflow/runs/get: 404 \
                  RESOURCE_DOES_NOT_EXIST: Run with id=x not found"
             )
         );
-        assert_eq!(count.load(Ordering::SeqCst), 1);
+        assert_eq!(requests.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn giving_up_says_how_often_it_tried() {
-        let (uri, count) = canned(vec![UNAVAILABLE]).await;
+        let (uri, requests) = canned(vec![unavailable()]).await;
         let error = rest(&uri, 3).get::<Value>("/x", &[]).await.unwrap_err();
-        assert_eq!(count.load(Ordering::SeqCst), 3);
+        assert_eq!(requests.lock().unwrap().len(), 3);
         assert!(
             error
                 .to_string()
                 .ends_with("503 TEMPORARILY_UNAVAILABLE (after 3 attempts)"),
             "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn basic_auth_is_sent_as_the_mlflow_client_sends_it() {
+        let (uri, requests) = canned(vec![response("200 OK", "", "")]).await;
+        let rest = MlflowRest::new(&RestOptions {
+            tracking_uri: uri,
+            auth: Some(RestAuth::Basic {
+                username: "ada".into(),
+                password: ApiKey::new("pw"),
+            }),
+            retry: RetryPolicy::without_delays(1),
+            timeout: Duration::from_secs(5),
+            user: "test".into(),
+        })
+        .unwrap();
+        let _: Value = rest.get("/x", &[]).await.unwrap();
+        // base64("ada:pw")
+        assert!(
+            requests.lock().unwrap()[0]
+                .to_ascii_lowercase()
+                .contains("authorization: basic ywrhonb3")
         );
     }
 

@@ -4,7 +4,7 @@
 //!
 //! - a run: `experiments/get-by-name` (then `create`), `runs/create`, `runs/log-inputs`;
 //! - per row three requests, whatever the number of scorers: one OTLP protobuf
-//!   `POST /v1/traces` (`x-mlflow-experiment-id`) with all of the row's spans; one StartTraceV3
+//!   `POST /v1/traces` (`x-mlflow-experiment-id`, `x-mlflow-run-id`) with all of the row's spans; one StartTraceV3
 //!   `POST /api/3.0/mlflow/traces` with the trace info, tags, metadata and every assessment
 //!   (MLflow 3.17's server and ours store `trace_info.assessments` in the same transaction as
 //!   the info); `traces/link-to-run`;
@@ -42,6 +42,7 @@ use crate::sink::{
 };
 
 const EXPERIMENT_HEADER: &str = "x-mlflow-experiment-id";
+const RUN_HEADER: &str = "x-mlflow-run-id";
 /// The most traces one `traces/search` page returns on MLflow's server.
 const SEARCH_PAGE: usize = 500;
 /// The most ids one `traces/batchGet` takes.
@@ -701,7 +702,12 @@ impl ResultSink for RestSink {
         // Order matters for --resume, as in StoreSink: the spans first (a trace without info
         // or assessments is found and removed), then the info with every assessment in one
         // request (the row is complete once it lands), then the link to the run.
-        let headers = [(EXPERIMENT_HEADER, run.experiment_id.clone())];
+        // MLflow's server links the trace to the run at span ingest when told the run: a row
+        // killed right after its spans is then found, and removed, by --resume.
+        let headers = [
+            (EXPERIMENT_HEADER, run.experiment_id.clone()),
+            (RUN_HEADER, run.run_id.clone()),
+        ];
         let call = Call {
             body: Some((
                 Bytes::from(export.encode_to_vec()),

@@ -1,4 +1,5 @@
-//! `judgeflow eval run suite.yaml`: resolves the store, secrets and flags at this edge, runs
+//! `judgeflow eval run suite.yaml`: resolves the sink (a local store, or a server's REST API
+//! for an `http(s)://` tracking URI), the call cache, secrets and flags at this edge, runs
 //! the engine with a Ctrl-C handler and a progress bar, prints the summary and writes the
 //! reports. The exit code is the gate's: 0 passed, 1 gate failed, 2 the run itself failed.
 
@@ -24,7 +25,7 @@ use crate::env;
 #[derive(Debug, Subcommand)]
 pub(crate) enum EvalCommand {
     /// Evaluate a suite: run the target on every row, score it, store the run, apply the gate.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the JSON Schema of suite files (for editors).
     Schema,
 }
@@ -118,7 +119,7 @@ pub(crate) async fn eval(command: EvalCommand) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        EvalCommand::Run(args) => match run(args).await {
+        EvalCommand::Run(args) => match run(*args).await {
             Ok(code) => ExitCode::from(code),
             Err(error) => {
                 eprintln!("judgeflow: {error:#}");
@@ -229,11 +230,10 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
     };
     // The cache: none with --no-cache; the store itself unless another file is named; for a
     // server, a local file (a remote MLflow has no cache endpoint).
-    let cache_db = match (args.no_cache, args.cache_db, &store) {
-        (true, _, _) => None,
-        (false, Some(path), _) => Some(open_cache_db(&path).await?),
-        (false, None, Some(_)) => None,
-        (false, None, None) => Some(open_cache_db(&default_cache_db()?).await?),
+    let cache_db = match (args.no_cache, args.cache_db) {
+        (false, Some(path)) => Some(open_cache_db(&path).await?),
+        (false, None) if store.is_none() => Some(open_cache_db(&default_cache_db()?).await?),
+        _ => None,
     };
     let cache: Option<Arc<dyn CallCache>> = match (&cache_db, &store) {
         (Some(db), _) => Some(Arc::new(StoreCallCache::new(Arc::new(db.clone())))),

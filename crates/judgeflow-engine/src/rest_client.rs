@@ -3,7 +3,7 @@
 //! backoff that honours `Retry-After`, and a server's error turned into one line naming the
 //! endpoint and MLflow's `error_code`.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -59,6 +59,7 @@ pub struct RestError {
 
 impl RestError {
     /// MLflow's `error_code` (`RESOURCE_DOES_NOT_EXIST`…), when the server answered.
+    #[must_use]
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }
@@ -131,7 +132,7 @@ fn one_line(text: &str, max: usize) -> String {
     }
 }
 
-/// The error of a non-2xx answer: MLflow's `{"error_code", "message"}`, FastAPI's
+/// The error of a non-2xx answer: MLflow's `{"error_code", "message"}`, `FastAPI`'s
 /// `{"detail"}` (MLflow's OTLP route), or just the status.
 fn status_detail(status: StatusCode, body: &[u8]) -> (String, String) {
     let json: Option<Value> = serde_json::from_slice(body).ok();
@@ -177,7 +178,7 @@ pub(crate) fn encode_segment(segment: &str) -> String {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

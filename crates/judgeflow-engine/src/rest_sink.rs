@@ -388,25 +388,24 @@ impl RestSink {
     }
 
     async fn experiment_id(&self, name: &str) -> Result<String, EngineError> {
-        let experiment = match self.experiment_by_name(name).await? {
-            Some(experiment) => experiment,
-            None => {
-                let created = self
-                    .rest
-                    .json::<CreatedExperiment>(
-                        Method::POST,
-                        "/api/2.0/mlflow/experiments/create",
-                        &json!({"name": name}),
-                    )
-                    .await;
-                match created {
-                    Ok(created) => return Ok(created.experiment_id),
-                    // Another shard created it first.
-                    Err(e) if e.code() == Some("RESOURCE_ALREADY_EXISTS") => {
-                        self.experiment_by_name(name).await?.ok_or(e)?
-                    }
-                    Err(e) => return Err(e.into()),
+        let experiment = if let Some(experiment) = self.experiment_by_name(name).await? {
+            experiment
+        } else {
+            let created = self
+                .rest
+                .json::<CreatedExperiment>(
+                    Method::POST,
+                    "/api/2.0/mlflow/experiments/create",
+                    &json!({"name": name}),
+                )
+                .await;
+            match created {
+                Ok(created) => return Ok(created.experiment_id),
+                // Another shard created it first.
+                Err(e) if e.code() == Some("RESOURCE_ALREADY_EXISTS") => {
+                    self.experiment_by_name(name).await?.ok_or(e)?
                 }
+                Err(e) => return Err(e.into()),
             }
         };
         if experiment.lifecycle_stage.as_deref() == Some("deleted") {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import mlflow
 import pytest
@@ -159,3 +160,82 @@ def test_resume_of_a_run_that_is_not_an_evaluation_is_one_clear_error(workspace,
     assert done.stderr.strip().splitlines() == [
         f"judgeflow: --resume: run {other.info.run_id} is not an evaluation run"
     ]
+
+
+def test_resume_over_http_after_sigkill_recomputes_no_finished_row(tmp_path, server):
+    """A run killed mid-way (SIGKILL: nothing gets to clean up) is finished by --resume: rows
+    that carry every scorer's assessment are kept, half-written ones are removed and redone."""
+    from openai_standin import StandIn
+
+    rows = 16
+    (tmp_path / "data.jsonl").write_text(
+        "".join(
+            json.dumps({"inputs": {"question": f"q{i}"},
+                        "expectations": {"expected_response": f"echo: q{i}"}}) + "\n"
+            for i in range(rows)
+        )
+    )  # fmt: skip
+    experiment = unique_name("eval-http-kill")
+    with StandIn(latency_s=0.3) as standin:
+        (tmp_path / "suite.yaml").write_text(
+            suite(experiment, standin.base_url) + "concurrency: 2\n"
+        )
+        env = dict(os.environ)
+        env.pop("MLFLOW_HTTP_REQUEST_MAX_RETRIES", None)
+        process = subprocess.Popen(
+            [
+                str(judgeflow_binary()), "eval", "run", str(tmp_path / "suite.yaml"),
+                "--tracking-uri", server.url, "--no-cache",
+            ],  # fmt: skip
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            run_id = None
+            while True:
+                assert time.monotonic() < deadline, "no rows stored in time"
+                assert process.poll() is None, "the run ended before it was killed"
+                time.sleep(0.2)
+                runs = mlflow.search_runs(experiment_names=[experiment], output_format="list")
+                if not runs:
+                    continue
+                run_id = runs[0].info.run_id
+                if len(complete_rows(run_id, runs[0].info.experiment_id)) >= 4:
+                    break
+        finally:
+            process.kill()
+            process.wait()
+        experiment_id = mlflow.get_run(run_id).info.experiment_id
+        finished = complete_rows(run_id, experiment_id)
+        assert 4 <= len(finished) < rows
+        calls = standin.calls
+
+        done = eval_run(tmp_path, server, "--no-cache", "--resume", run_id)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["resumed_rows"] == len(finished)
+        assert report["rows"] == rows
+        assert standin.calls - calls == rows - len(finished), "only unfinished rows were called"
+
+    traces = mlflow.search_traces(locations=[experiment_id], run_id=run_id, return_type="list")
+    indexes = sorted(int(t.info.tags["judgeflow.eval.row_index"]) for t in traces)
+    assert indexes == list(range(rows)), "every row exactly once"
+    assert complete_rows(run_id, experiment_id) == set(range(rows))
+    assert mlflow.get_run(run_id).info.status == "FINISHED"
+
+
+def complete_rows(run_id: str, experiment_id: str) -> set[int]:
+    """Row indexes of the run's traces that carry both scorers' feedback."""
+    traces = mlflow.search_traces(
+        locations=[experiment_id], run_id=run_id, return_type="list", include_spans=False
+    )
+    return {
+        int(t.info.tags["judgeflow.eval.row_index"])
+        for t in traces
+        if "judgeflow.eval.row_index" in t.info.tags
+        and {a.name for a in t.info.assessments if a.feedback is not None}
+        >= {"exact_match", "contains"}
+    }

@@ -5,7 +5,8 @@
 //! 2. [`run_suite`] builds one shared client per endpoint (target and judge models, with the
 //!    call cache attached), the target and the scorers, then streams the dataset's rows through
 //!    a bounded pipeline: per row the target call, then every scorer at once, then the row
-//!    written whole to the [`ResultSink`] before it is counted.
+//!    written whole to the [`ResultSink`] before it is counted: [`StoreSink`] writes a local
+//!    store directly, [`RestSink`] a tracking server through its MLflow REST API.
 //! 3. The run ends with metrics (`<scorer>/mean`, pass rates, latency percentiles, errors,
 //!    cache hits, tokens and cost) and the results table as artifacts; the returned
 //!    [`RunReport`] renders as a table, JSON, `JUnit` or Markdown ([`report`]) and holds the

@@ -698,9 +698,10 @@ impl ResultSink for RestSink {
                 ..ResourceSpans::default()
             }],
         };
-        // Order matters for --resume, as in StoreSink: the spans first (a trace without info
-        // or assessments is found and removed), then the info with every assessment in one
-        // request (the row is complete once it lands), then the link to the run.
+        // Order matters for --resume. Over HTTP a row cannot be one transaction, but its
+        // completion can be one request: the spans first (a trace without info or assessments
+        // is found and removed), then the info with every assessment (the row is complete once
+        // it lands), then the link to the run (already implied by `mlflow.sourceRun`).
         // MLflow's server links the trace to the run at span ingest when told the run: a row
         // killed right after its spans is then found, and removed, by --resume.
         let headers = [

@@ -1,4 +1,5 @@
-//! `judgeflow eval run suite.yaml`: resolves the store, secrets and flags at this edge, runs
+//! `judgeflow eval run suite.yaml`: resolves the sink (a local store, or a server's REST API
+//! for an `http(s)://` tracking URI), the call cache, secrets and flags at this edge, runs
 //! the engine with a Ctrl-C handler and a progress bar, prints the summary and writes the
 //! reports. The exit code is the gate's: 0 passed, 1 gate failed, 2 the run itself failed.
 
@@ -11,7 +12,12 @@ use std::time::Duration;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use judgeflow_artifacts::ArtifactStore;
-use judgeflow_engine::{Progress, ProgressStats, RunOptions, StoreCallCache, StoreSink, report};
+use judgeflow_engine::{
+    Progress, ProgressStats, RestAuth, RestOptions, RestSink, ResultSink, RunOptions,
+    StoreCallCache, StoreSink, report,
+};
+use judgeflow_llm::{ApiKey, CallCache, RetryPolicy};
+use judgeflow_store_sqlite::SqliteStore;
 use tokio::sync::watch;
 
 use crate::env;
@@ -19,7 +25,7 @@ use crate::env;
 #[derive(Debug, Subcommand)]
 pub(crate) enum EvalCommand {
     /// Evaluate a suite: run the target on every row, score it, store the run, apply the gate.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the JSON Schema of suite files (for editors).
     Schema,
 }
@@ -28,16 +34,25 @@ pub(crate) enum EvalCommand {
 pub(crate) struct RunArgs {
     /// The suite file (YAML).
     suite: PathBuf,
-    /// Where results go: `sqlite:///<path>` or a path (written directly). Also read from
-    /// `JUDGEFLOW_TRACKING_URI`, then `MLFLOW_TRACKING_URI`.
+    /// Where results go: `sqlite:///<path>` or a path (written directly), or the
+    /// `http(s)://` URI of a running `judgeflow server` or `mlflow server` (written through its
+    /// REST API; credentials from `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD` or
+    /// `MLFLOW_TRACKING_TOKEN`). Also read from `JUDGEFLOW_TRACKING_URI`, then
+    /// `MLFLOW_TRACKING_URI`.
     #[arg(long, env = env::TRACKING_URI)]
     tracking_uri: Option<String>,
-    /// The artifact folder (the server's `--artifacts-destination`).
+    /// The artifact folder (the server's `--artifacts-destination`); unused with an `http(s)://`
+    /// tracking URI, where artifacts go through the server.
     #[arg(long, env = env::ARTIFACTS_DESTINATION, default_value = "./judgeflow-artifacts")]
     artifacts_destination: String,
     /// Neither read nor write the call cache.
     #[arg(long)]
     no_cache: bool,
+    /// The call cache's SQLite file. Default: the store itself for a path or `sqlite:///` URI;
+    /// `$XDG_CACHE_HOME/judgeflow/call-cache.db` (or `~/.cache/judgeflow/call-cache.db`) for
+    /// an `http(s)://` URI, since a server has no cache endpoint.
+    #[arg(long, env = env::CACHE_DB, value_name = "PATH")]
+    cache_db: Option<PathBuf>,
     /// Continue an interrupted run: rows it finished are kept, the rest evaluated.
     #[arg(long, value_name = "RUN_ID")]
     resume: Option<String>,
@@ -104,7 +119,7 @@ pub(crate) async fn eval(command: EvalCommand) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        EvalCommand::Run(args) => match run(args).await {
+        EvalCommand::Run(args) => match run(*args).await {
             Ok(code) => ExitCode::from(code),
             Err(error) => {
                 eprintln!("judgeflow: {error:#}");
@@ -114,26 +129,119 @@ pub(crate) async fn eval(command: EvalCommand) -> ExitCode {
     }
 }
 
+fn is_remote(uri: &str) -> bool {
+    uri.starts_with("http://") || uri.starts_with("https://")
+}
+
+/// A variable's value, `None` when unset or empty.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn seconds(name: &str, default: f64) -> anyhow::Result<Duration> {
+    match var(name) {
+        None => Ok(Duration::from_secs_f64(default)),
+        Some(text) => text
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| anyhow::anyhow!("{name}={text}: expected a number of seconds")),
+    }
+}
+
+/// The REST sink's settings from the environment, as the `mlflow` client reads them.
+fn rest_options(uri: &str, user: String) -> anyhow::Result<RestOptions> {
+    let auth = match (
+        var(env::MLFLOW_TRACKING_USERNAME),
+        var(env::MLFLOW_TRACKING_PASSWORD),
+        var(env::MLFLOW_TRACKING_TOKEN),
+    ) {
+        (Some(username), Some(password), _) => Some(RestAuth::Basic {
+            username,
+            password: ApiKey::new(password),
+        }),
+        (_, _, Some(token)) => Some(RestAuth::Bearer(ApiKey::new(token))),
+        _ => None,
+    };
+    let retries = match var(env::MLFLOW_HTTP_REQUEST_MAX_RETRIES) {
+        None => 5,
+        Some(text) => text.parse::<u32>().map_err(|_| {
+            anyhow::anyhow!(
+                "{}={text}: expected a number of retries",
+                env::MLFLOW_HTTP_REQUEST_MAX_RETRIES
+            )
+        })?,
+    };
+    let retry = RetryPolicy {
+        max_attempts: retries.saturating_add(1),
+        base_delay: seconds(env::MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, 0.5)?,
+        ..RetryPolicy::default()
+    };
+    Ok(RestOptions {
+        tracking_uri: uri.to_owned(),
+        auth,
+        retry,
+        timeout: seconds(env::MLFLOW_HTTP_REQUEST_TIMEOUT, 120.0)?,
+        user,
+    })
+}
+
+/// The default call cache for a server run: under `$XDG_CACHE_HOME`, else `~/.cache`.
+fn default_cache_db() -> anyhow::Result<PathBuf> {
+    let root = var(env::XDG_CACHE_HOME)
+        .map(PathBuf::from)
+        .or_else(|| var(env::HOME).map(|home| PathBuf::from(home).join(".cache")))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no cache folder: set {} or HOME, pass --cache-db, or --no-cache",
+                env::XDG_CACHE_HOME
+            )
+        })?;
+    Ok(root.join("judgeflow").join("call-cache.db"))
+}
+
+async fn open_cache_db(path: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("--cache-db {}: {e}", path.display()))?;
+    }
+    crate::open_store(&format!("sqlite:///{}", path.display())).await
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let lookup = |name: &str| std::env::var(name).ok();
     let loaded = judgeflow_engine::suite::load(&args.suite, &lookup)?;
     let uri = tracking_uri(args.tracking_uri);
-    if uri.starts_with("http://") || uri.starts_with("https://") {
-        anyhow::bail!(
-            "tracking URI {uri}: writing to a server over HTTP is not yet supported; use a \
-             sqlite:/// URI or a path (the server can serve the same file)"
-        );
-    }
-    let store = Arc::new(crate::open_store(&uri).await?);
-    let artifacts = ArtifactStore::open(&args.artifacts_destination).map_err(|e| {
-        anyhow::anyhow!(
-            "could not open the artifact folder {}: {e}",
-            args.artifacts_destination
-        )
-    })?;
     let user = std::env::var("USER").unwrap_or_else(|_| "judgeflow".to_owned());
-    let sink = Arc::new(StoreSink::new(store.clone(), artifacts, user));
-    let cache = Arc::new(StoreCallCache::new(store.clone()));
+    let (sink, store): (Arc<dyn ResultSink>, Option<SqliteStore>) = if is_remote(&uri) {
+        let sink = RestSink::new(&rest_options(&uri, user)?)?;
+        (Arc::new(sink), None)
+    } else {
+        let store = crate::open_store(&uri).await?;
+        let artifacts = ArtifactStore::open(&args.artifacts_destination).map_err(|e| {
+            anyhow::anyhow!(
+                "could not open the artifact folder {}: {e}",
+                args.artifacts_destination
+            )
+        })?;
+        let sink = StoreSink::new(Arc::new(store.clone()), artifacts, user);
+        (Arc::new(sink), Some(store))
+    };
+    // The cache: none with --no-cache; the store itself unless another file is named; for a
+    // server, a local file (a remote MLflow has no cache endpoint).
+    let cache_db = match (args.no_cache, args.cache_db) {
+        (false, Some(path)) => Some(open_cache_db(&path).await?),
+        (false, None) if store.is_none() => Some(open_cache_db(&default_cache_db()?).await?),
+        _ => None,
+    };
+    let cache: Option<Arc<dyn CallCache>> = match (&cache_db, &store) {
+        (Some(db), _) => Some(Arc::new(StoreCallCache::new(Arc::new(db.clone())))),
+        (None, Some(store)) if !args.no_cache => {
+            Some(Arc::new(StoreCallCache::new(Arc::new(store.clone()))))
+        }
+        _ => None,
+    };
     let work_dir = std::env::temp_dir().join(format!("judgeflow-eval-{}", std::process::id()));
 
     let (stop, stopped) = watch::channel(false);
@@ -168,9 +276,14 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
         retry: None,
     };
     let result =
-        judgeflow_engine::run_suite(&loaded, sink, Some(cache), options, progress, stopped).await;
+        judgeflow_engine::run_suite(&loaded, sink, cache, options, progress, stopped).await;
     let _ = std::fs::remove_dir_all(&work_dir);
-    store.close().await;
+    if let Some(store) = store {
+        store.close().await;
+    }
+    if let Some(db) = cache_db {
+        db.close().await;
+    }
     let report = result?;
     if args.json {
         println!(

@@ -1,5 +1,5 @@
 //! Engine errors. `Suite`, `Data` and `Config` are the user's to fix; `Store` and `Artifacts`
-//! are the sink's failures. Any of them fails the run itself (exit code 2), unlike a row's
+//! and `Server` are the sink's failures. Any of them fails the run itself (exit code 2), unlike a row's
 //! error, which is recorded with the row.
 
 use thiserror::Error;
@@ -17,6 +17,9 @@ pub enum EngineError {
     Config(String),
     #[error("store: {0}")]
     Store(#[from] judgeflow_store::StoreError),
+    /// A tracking server's failure or refusal (`RestSink`), naming endpoint and error code.
+    #[error(transparent)]
+    Server(#[from] crate::rest_client::RestError),
     #[error("artifacts: {0}")]
     Artifacts(String),
     /// `--resume` of a run that is not this suite's evaluation run.

@@ -5,7 +5,8 @@
 //! 2. [`run_suite`] builds one shared client per endpoint (target and judge models, with the
 //!    call cache attached), the target and the scorers, then streams the dataset's rows through
 //!    a bounded pipeline: per row the target call, then every scorer at once, then the row
-//!    written whole to the [`ResultSink`] before it is counted.
+//!    written whole to the [`ResultSink`] before it is counted: [`StoreSink`] writes a local
+//!    store directly, [`RestSink`] a tracking server through its MLflow REST API.
 //! 3. The run ends with metrics (`<scorer>/mean`, pass rates, latency percentiles, errors,
 //!    cache hits, tokens and cost) and the results table as artifacts; the returned
 //!    [`RunReport`] renders as a table, JSON, `JUnit` or Markdown ([`report`]) and holds the
@@ -21,6 +22,8 @@ mod judge;
 mod ledger;
 mod outcome;
 pub mod report;
+mod rest_client;
+mod rest_sink;
 mod results;
 pub mod rows;
 mod run;
@@ -35,6 +38,8 @@ pub use cache::StoreCallCache;
 pub use error::EngineError;
 pub use gate::GateCheck;
 pub use ledger::{Ledger, Spend};
+pub use rest_client::{RestAuth, RestError, RestOptions};
+pub use rest_sink::RestSink;
 pub use run::{NoProgress, Progress, ProgressStats, RunOptions, run_suite};
 pub use sink::{PriorRow, ROW_INDEX_TAG, ResultSink, RunFinish, RunPlan, RunRef, StoreSink};
 pub use suite::{LoadedSuite, Suite, SuiteError};

@@ -1,7 +1,7 @@
 //! Where a run's results go. [`ResultSink`] is the engine's one output interface;
 //! [`StoreSink`] writes through a [`TrackingStore`] and an [`ArtifactStore`] directly (a path or
-//! `sqlite:///` tracking URI). An implementation over the MLflow REST API (an `http://` URI)
-//! fits the same trait.
+//! `sqlite:///` tracking URI); [`crate::RestSink`] writes the same through a server's MLflow
+//! REST API (an `http://` URI).
 //!
 //! What a run stores is what `mlflow.genai.evaluate` stores: a run tagged
 //! `mlflow.runType=genai_evaluate`; per row a trace (metadata `mlflow.sourceRun`, linked to the
@@ -165,7 +165,7 @@ fn any_value(value: &Value) -> Option<AnyValue> {
     Some(AnyValue { value: Some(value) })
 }
 
-fn attribute(key: &str, value: &Value) -> KeyValue {
+pub(crate) fn attribute(key: &str, value: &Value) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
         value: any_value(value),
@@ -183,7 +183,7 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     clippy::too_many_arguments,
     reason = "a span's fields; a struct of the same fields would only move them"
 )]
-fn span(
+pub(crate) fn span(
     trace: &[u8; 16],
     parent: Option<&[u8; 8]>,
     name: &str,
@@ -222,7 +222,7 @@ fn span(
     }
 }
 
-fn call_span(trace: &[u8; 16], root: [u8; 8], call: &CallRecord) -> Span {
+pub(crate) fn call_span(trace: &[u8; 16], root: [u8; 8], call: &CallRecord) -> Span {
     let mut extra = Vec::new();
     if let Some(model) = &call.model {
         extra.push(attribute("judgeflow.model", &Value::String(model.clone())));
@@ -248,7 +248,7 @@ fn call_span(trace: &[u8; 16], root: [u8; 8], call: &CallRecord) -> Span {
     )
 }
 
-fn preview(value: &Value) -> String {
+pub(crate) fn preview(value: &Value) -> String {
     let text = match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -256,7 +256,7 @@ fn preview(value: &Value) -> String {
     text.chars().take(1000).collect()
 }
 
-fn feedback(trace_id: &str, run_id: &str, score: &Score) -> Assessment {
+pub(crate) fn feedback(trace_id: &str, run_id: &str, score: &Score) -> Assessment {
     let now = now_ms();
     let mut metadata = BTreeMap::from([(SOURCE_RUN_METADATA.to_owned(), run_id.to_owned())]);
     if let Some(passed) = score.passed {
@@ -288,7 +288,7 @@ fn feedback(trace_id: &str, run_id: &str, score: &Score) -> Assessment {
     }
 }
 
-fn expectation(trace_id: &str, run_id: &str, name: &str, value: &Value) -> Assessment {
+pub(crate) fn expectation(trace_id: &str, run_id: &str, name: &str, value: &Value) -> Assessment {
     let now = now_ms();
     let value = match value {
         Value::Object(_) | Value::Array(_) => ExpectationValue::Serialized {

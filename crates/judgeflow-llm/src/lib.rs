@@ -27,6 +27,7 @@ pub use cache::{CacheKey, CallCache, MemoryCache, cache_key};
 pub use client::{ClientStats, LlmClient};
 pub use config::{ApiKey, AuthStyle, EndpointConfig, Limits, RetryPolicy};
 pub use error::{CacheError, LlmError};
+pub use retry::retry_after;
 pub use types::{
     CacheMode, ChatParams, ChatRequest, ChatResponse, JsonSchemaFormat, Message, ResponseFormat,
     Role, Usage,

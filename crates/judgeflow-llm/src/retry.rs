@@ -10,7 +10,8 @@ use crate::config::RetryPolicy;
 impl RetryPolicy {
     /// The sleep before retry number `retry` (1 for the first retry): full jitter over the
     /// exponential ceiling, floored by the server's requested wait when the policy honours it.
-    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+    #[must_use]
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let ceiling = self
             .base_delay
             .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)))
@@ -30,7 +31,8 @@ impl RetryPolicy {
 /// The wait a 429/503 asks for. `retry-after-ms` (OpenAI and Azure send it, with millisecond
 /// precision) wins over `Retry-After`, which is either delay-seconds or an HTTP-date (RFC 9110
 /// §10.2.3). A date in the past means "now"; anything unreadable is ignored.
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+#[must_use]
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let header = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
     if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         if ms.is_finite() && ms >= 0.0 {

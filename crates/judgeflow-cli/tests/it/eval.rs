@@ -14,12 +14,12 @@ use judgeflow_test::{Fault, FaultRule, MockLlm, MockLlmConfig, RetryAfter};
 use serde_json::{Value, json};
 
 /// A working folder with a dataset of `rows` questions ("question i", expected "answer i").
-struct Workspace {
+pub(crate) struct Workspace {
     dir: tempfile::TempDir,
 }
 
 impl Workspace {
-    fn new(rows: usize) -> Self {
+    pub(crate) fn new(rows: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let lines: Vec<String> = (0..rows)
             .map(|i| {
@@ -33,11 +33,11 @@ impl Workspace {
         Self { dir }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn suite(&self, yaml: &str) -> PathBuf {
+    pub(crate) fn suite(&self, yaml: &str) -> PathBuf {
         let path = self.path("suite.yaml");
         std::fs::write(&path, yaml).unwrap();
         path
@@ -73,7 +73,7 @@ impl Workspace {
     }
 }
 
-fn report(output: &Output) -> Value {
+pub(crate) fn report(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not a JSON report ({e}):\n{}\nstderr:\n{}",
@@ -83,7 +83,7 @@ fn report(output: &Output) -> Value {
     })
 }
 
-fn scorer<'a>(report: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn scorer<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["scorers"]
         .as_array()
         .unwrap()

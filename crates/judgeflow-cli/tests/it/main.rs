@@ -3,6 +3,7 @@
 //! masked).
 
 mod eval;
+mod eval_http;
 
 use std::path::Path;
 use std::process::{Command, Output};

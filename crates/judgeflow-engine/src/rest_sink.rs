@@ -22,12 +22,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt as _;
 use judgeflow_api::{AssessmentJson, TraceInfoJson};
-use judgeflow_domain::traces::keys;
-use judgeflow_domain::{AssessmentKind, ExpectationValue, RunStatus, TraceInfo, TraceState};
+use judgeflow_domain::{AssessmentKind, ExpectationValue, RunStatus};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message as _;
 use reqwest::Method;
 use serde::Deserialize;
@@ -38,7 +37,7 @@ use crate::outcome::RowResult;
 use crate::rest_client::{Call, MlflowRest, RestError, RestOptions, encode_segment};
 use crate::sink::{
     PASSED_METADATA, PriorRow, PriorScore, ROW_INDEX_TAG, ResultSink, RunFinish, RunPlan, RunRef,
-    call_span, expectation, feedback, preview, span,
+    check_resumable, row_assessments, row_trace,
 };
 
 const EXPERIMENT_HEADER: &str = "x-mlflow-experiment-id";
@@ -134,62 +133,6 @@ struct TraceBatch {
 
 fn run_status(status: RunStatus) -> &'static str {
     status.as_str()
-}
-
-/// The trace of one row: its spans (a root `eval_row` span and one per call) and its info,
-/// the same as [`crate::StoreSink`] writes.
-fn row_trace(run: &RunRef, row: &RowResult) -> (Vec<Span>, TraceInfo) {
-    let trace = row.otel_trace_id;
-    let outputs = row.outputs.clone().unwrap_or(Value::Null);
-    let root_outputs = json!({"outputs": outputs, "error": row.error});
-    let root = span(
-        &trace,
-        None,
-        "eval_row",
-        "CHAIN",
-        &Value::Object(row.inputs.clone()),
-        &root_outputs,
-        (row.start_ns, row.end_ns),
-        row.error.as_deref(),
-        vec![],
-    );
-    let root_id: [u8; 8] = root.span_id.clone().try_into().unwrap_or_default();
-    let mut spans = vec![root];
-    for call in row
-        .target_calls
-        .iter()
-        .chain(row.scores.iter().flat_map(|s| s.calls.iter()))
-    {
-        spans.push(call_span(&trace, root_id, call));
-    }
-    let mut tags = BTreeMap::from([
-        (ROW_INDEX_TAG.to_owned(), row.index.to_string()),
-        (keys::TRACE_NAME.to_owned(), "eval_row".to_owned()),
-    ]);
-    if let Some(id) = &row.id {
-        tags.insert("judgeflow.eval.row_id".into(), id.clone());
-    }
-    let info = TraceInfo {
-        trace_id: row.trace_id.clone(),
-        client_request_id: row.id.clone(),
-        experiment_id: run.experiment_id.clone(),
-        request_time_ms: row.start_ns / 1_000_000,
-        execution_duration_ms: Some((row.end_ns - row.start_ns) / 1_000_000),
-        state: if row.error.is_some() {
-            TraceState::Error
-        } else {
-            TraceState::Ok
-        },
-        request_preview: Some(preview(&Value::Object(row.inputs.clone()))),
-        response_preview: Some(preview(&outputs)),
-        trace_metadata: BTreeMap::from([
-            (keys::SOURCE_RUN.to_owned(), run.run_id.clone()),
-            (keys::TRACE_SCHEMA_VERSION.to_owned(), "3".to_owned()),
-        ]),
-        tags,
-        assessments: vec![],
-    };
-    (spans, info)
 }
 
 /// An OTLP protobuf-JSON `AnyValue` as plain JSON, in either field-name style (`string_value`
@@ -595,18 +538,7 @@ impl ResultSink for RestSink {
                 .find(|t| t.key == key)
                 .map(|t| t.value.clone())
         };
-        if tag("mlflow.runType").as_deref() != Some("genai_evaluate") {
-            return Err(EngineError::Resume(format!(
-                "--resume: run {run_id} is not an evaluation run"
-            )));
-        }
-        if tag("judgeflow.suite.name").as_deref() != Some(plan.suite_name.as_str()) {
-            return Err(EngineError::Resume(format!(
-                "--resume: run {run_id} is of suite '{}', not '{}'",
-                tag("judgeflow.suite.name").unwrap_or_default(),
-                plan.suite_name
-            )));
-        }
+        check_resumable(run_id, plan, tag)?;
         let experiment_id = run.info.experiment_id.clone();
         let mut complete = Vec::new();
         let mut partial = Vec::new();
@@ -668,15 +600,8 @@ impl ResultSink for RestSink {
 
     async fn write_row(&self, run: &RunRef, row: &RowResult) -> Result<(), EngineError> {
         let (spans, mut info) = row_trace(run, row);
+        info.assessments = row_assessments(run, row);
         let trace_id = info.trace_id.clone();
-        for (name, value) in &row.expectations {
-            info.assessments
-                .push(expectation(&trace_id, &run.run_id, name, value));
-        }
-        for score in &row.scores {
-            info.assessments
-                .push(feedback(&trace_id, &run.run_id, score));
-        }
         let export = ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 resource: Some(Resource {

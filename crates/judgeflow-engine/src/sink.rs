@@ -173,6 +173,96 @@ pub(crate) fn attribute(key: &str, value: &Value) -> KeyValue {
     }
 }
 
+/// The trace of one row, as both sinks store it: a root `eval_row` span with one span per call
+/// (the target's, then each judge's), and the trace info linking it to the run.
+pub(crate) fn row_trace(run: &RunRef, row: &RowResult) -> (Vec<Span>, TraceInfo) {
+    let trace = row.otel_trace_id;
+    let outputs = row.outputs.clone().unwrap_or(Value::Null);
+    let root_outputs = serde_json::json!({"outputs": outputs, "error": row.error});
+    let root = span(
+        &trace,
+        None,
+        "eval_row",
+        "CHAIN",
+        &Value::Object(row.inputs.clone()),
+        &root_outputs,
+        (row.start_ns, row.end_ns),
+        row.error.as_deref(),
+        vec![],
+    );
+    let root_id: [u8; 8] = root.span_id.clone().try_into().unwrap_or_default();
+    let mut spans = vec![root];
+    for call in row
+        .target_calls
+        .iter()
+        .chain(row.scores.iter().flat_map(|s| s.calls.iter()))
+    {
+        spans.push(call_span(&trace, root_id, call));
+    }
+    let mut tags = BTreeMap::from([
+        (ROW_INDEX_TAG.to_owned(), row.index.to_string()),
+        (keys::TRACE_NAME.to_owned(), "eval_row".to_owned()),
+    ]);
+    if let Some(id) = &row.id {
+        tags.insert("judgeflow.eval.row_id".into(), id.clone());
+    }
+    let info = TraceInfo {
+        trace_id: row.trace_id.clone(),
+        client_request_id: row.id.clone(),
+        experiment_id: run.experiment_id.clone(),
+        request_time_ms: row.start_ns / 1_000_000,
+        execution_duration_ms: Some((row.end_ns - row.start_ns) / 1_000_000),
+        state: if row.error.is_some() {
+            TraceState::Error
+        } else {
+            TraceState::Ok
+        },
+        request_preview: Some(preview(&Value::Object(row.inputs.clone()))),
+        response_preview: Some(preview(&outputs)),
+        trace_metadata: BTreeMap::from([
+            (keys::SOURCE_RUN.to_owned(), run.run_id.clone()),
+            (keys::TRACE_SCHEMA_VERSION.to_owned(), "3".to_owned()),
+        ]),
+        tags,
+        assessments: vec![],
+    };
+    (spans, info)
+}
+
+/// A row's assessments: one expectation per expected value, then one feedback per scorer.
+pub(crate) fn row_assessments(run: &RunRef, row: &RowResult) -> Vec<Assessment> {
+    row.expectations
+        .iter()
+        .map(|(name, value)| expectation(&row.trace_id, &run.run_id, name, value))
+        .chain(
+            row.scores
+                .iter()
+                .map(|score| feedback(&row.trace_id, &run.run_id, score)),
+        )
+        .collect()
+}
+
+/// Refuses to resume a run that is not an evaluation of this suite; `tag` reads the run's tags.
+pub(crate) fn check_resumable(
+    run_id: &str,
+    plan: &RunPlan,
+    tag: impl Fn(&str) -> Option<String>,
+) -> Result<(), EngineError> {
+    if tag("mlflow.runType").as_deref() != Some("genai_evaluate") {
+        return Err(EngineError::Resume(format!(
+            "--resume: run {run_id} is not an evaluation run"
+        )));
+    }
+    let suite = tag("judgeflow.suite.name").unwrap_or_default();
+    if suite != plan.suite_name {
+        return Err(EngineError::Resume(format!(
+            "--resume: run {run_id} is of suite '{suite}', not '{}'",
+            plan.suite_name
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0_u8; N];
     rand::fill(&mut bytes[..]);
@@ -183,7 +273,7 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     clippy::too_many_arguments,
     reason = "a span's fields; a struct of the same fields would only move them"
 )]
-pub(crate) fn span(
+fn span(
     trace: &[u8; 16],
     parent: Option<&[u8; 8]>,
     name: &str,
@@ -222,7 +312,7 @@ pub(crate) fn span(
     }
 }
 
-pub(crate) fn call_span(trace: &[u8; 16], root: [u8; 8], call: &CallRecord) -> Span {
+fn call_span(trace: &[u8; 16], root: [u8; 8], call: &CallRecord) -> Span {
     let mut extra = Vec::new();
     if let Some(model) = &call.model {
         extra.push(attribute("judgeflow.model", &Value::String(model.clone())));
@@ -248,7 +338,7 @@ pub(crate) fn call_span(trace: &[u8; 16], root: [u8; 8], call: &CallRecord) -> S
     )
 }
 
-pub(crate) fn preview(value: &Value) -> String {
+fn preview(value: &Value) -> String {
     let text = match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -256,7 +346,7 @@ pub(crate) fn preview(value: &Value) -> String {
     text.chars().take(1000).collect()
 }
 
-pub(crate) fn feedback(trace_id: &str, run_id: &str, score: &Score) -> Assessment {
+fn feedback(trace_id: &str, run_id: &str, score: &Score) -> Assessment {
     let now = now_ms();
     let mut metadata = BTreeMap::from([(SOURCE_RUN_METADATA.to_owned(), run_id.to_owned())]);
     if let Some(passed) = score.passed {
@@ -288,7 +378,7 @@ pub(crate) fn feedback(trace_id: &str, run_id: &str, score: &Score) -> Assessmen
     }
 }
 
-pub(crate) fn expectation(trace_id: &str, run_id: &str, name: &str, value: &Value) -> Assessment {
+fn expectation(trace_id: &str, run_id: &str, name: &str, value: &Value) -> Assessment {
     let now = now_ms();
     let value = match value {
         Value::Object(_) | Value::Array(_) => ExpectationValue::Serialized {
@@ -444,18 +534,7 @@ impl ResultSink for StoreSink {
                 .find(|t| t.key == key)
                 .map(|t| t.value.clone())
         };
-        if tag("mlflow.runType").as_deref() != Some("genai_evaluate") {
-            return Err(EngineError::Resume(format!(
-                "--resume: run {run_id} is not an evaluation run"
-            )));
-        }
-        if tag("judgeflow.suite.name").as_deref() != Some(plan.suite_name.as_str()) {
-            return Err(EngineError::Resume(format!(
-                "--resume: run {run_id} is of suite '{}', not '{}'",
-                tag("judgeflow.suite.name").unwrap_or_default(),
-                plan.suite_name
-            )));
-        }
+        check_resumable(run_id, plan, tag)?;
         let filter = parse_filter(&format!("attribute.run_id = '{run_id}'"), &TRACES)
             .map_err(|e| EngineError::Resume(e.to_string()))?;
         let mut token = PageToken::default();
@@ -576,73 +655,14 @@ impl ResultSink for StoreSink {
     }
 
     async fn write_row(&self, run: &RunRef, row: &RowResult) -> Result<(), EngineError> {
-        let trace = row.otel_trace_id;
-        let trace_id = row.trace_id.clone();
-        let outputs = row.outputs.clone().unwrap_or(Value::Null);
-        let root_outputs = serde_json::json!({"outputs": outputs, "error": row.error});
-        let root = span(
-            &trace,
-            None,
-            "eval_row",
-            "CHAIN",
-            &Value::Object(row.inputs.clone()),
-            &root_outputs,
-            (row.start_ns, row.end_ns),
-            row.error.as_deref(),
-            vec![],
-        );
-        let root_id: [u8; 8] = root.span_id.clone().try_into().unwrap_or_default();
-        let mut spans = vec![root];
-        for call in row
-            .target_calls
-            .iter()
-            .chain(row.scores.iter().flat_map(|s| s.calls.iter()))
-        {
-            spans.push(call_span(&trace, root_id, call));
-        }
+        let (spans, info) = row_trace(run, row);
         let records = spans
             .iter()
             .map(judgeflow_api::span_record)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| EngineError::Config(format!("span: {e}")))?;
-        let mut tags = BTreeMap::from([
-            (ROW_INDEX_TAG.to_owned(), row.index.to_string()),
-            (keys::TRACE_NAME.to_owned(), "eval_row".to_owned()),
-        ]);
-        if let Some(id) = &row.id {
-            tags.insert("judgeflow.eval.row_id".into(), id.clone());
-        }
-        let info = TraceInfo {
-            trace_id: trace_id.clone(),
-            client_request_id: row.id.clone(),
-            experiment_id: run.experiment_id.clone(),
-            request_time_ms: row.start_ns / 1_000_000,
-            execution_duration_ms: Some((row.end_ns - row.start_ns) / 1_000_000),
-            state: if row.error.is_some() {
-                TraceState::Error
-            } else {
-                TraceState::Ok
-            },
-            request_preview: Some(preview(&Value::Object(row.inputs.clone()))),
-            response_preview: Some(preview(&outputs)),
-            trace_metadata: BTreeMap::from([
-                (keys::SOURCE_RUN.to_owned(), run.run_id.clone()),
-                (keys::TRACE_SCHEMA_VERSION.to_owned(), "3".to_owned()),
-            ]),
-            tags,
-            assessments: vec![],
-        };
         // One transaction: a row is stored whole or not at all, and costs one commit.
-        let assessments = row
-            .expectations
-            .iter()
-            .map(|(name, value)| expectation(&trace_id, &run.run_id, name, value))
-            .chain(
-                row.scores
-                    .iter()
-                    .map(|score| feedback(&trace_id, &run.run_id, score)),
-            )
-            .collect();
+        let assessments = row_assessments(run, row);
         self.store
             .log_complete_trace(CompleteTrace {
                 experiment_id: run.experiment_id.clone(),

@@ -1,7 +1,7 @@
 //! `judgeflow-mock-llm`: the stand-in OpenAI-compatible chat server as a process, for Python
 //! tests and benchmark scripts (point the `openai` package's `base_url` at it). The first line
 //! on stdout is the base URL, `http://<host>:<port>/v1`; logs go to stderr. Stops on Ctrl-C or
-//! SIGTERM.
+//! SIGTERM. `GET /mock/counters` (JSON) says what it has seen, for benchmark tables.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -15,7 +15,10 @@ use tokio::net::TcpListener;
 ///
 /// Target calls echo the last user message; judge calls (a JSON `response_format`) answer
 /// `{"rationale": …, "result": "yes"|"no"}`: yes when the text between `<output>` and
-/// `</output>` contains the text between `<expected>` and `</expected>`.
+/// `</output>` contains the text between `<expected>` and `</expected>`. Prompts with a
+/// `<Rubric>…</Rubric>` section (promptfoo's `llm-rubric`) answer `{"reason", "pass",
+/// "score"}`, reading the output from `<Output>…</Output>`. `GET /mock/counters` reports the
+/// calls seen and the most in flight at once; `POST /mock/reset` zeroes them.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {

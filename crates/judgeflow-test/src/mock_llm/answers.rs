@@ -14,6 +14,12 @@
 //!      opening marker in the text starts each section, so instructions that mention a marker
 //!      before the data do not confuse it;
 //!   3. else `"no"`, with a rationale saying the sections were missing.
+//! - **Rubric judge calls** (a message holding a `<Rubric>…</Rubric>` section, as promptfoo's
+//!   `llm-rubric` grader sends, with or without a JSON `response_format`): a JSON object
+//!   `{"reason": "...", "pass": true|false, "score": 1.0|0.0}` in the message text, decided by
+//!   the same rules with the output read from promptfoo's `<Output>…</Output>` section: a set
+//!   verdict's `"yes"` or `true` passes; else the output must contain the rubric's
+//!   `<expected>…</expected>` text; a rubric without one fails, with a reason saying so.
 //! - **Tokens**: a text of `c` characters counts `ceil(c / 4)` tokens; prompt tokens sum the
 //!   messages. A `max_tokens` smaller than the answer cuts it to `max_tokens * 4` characters
 //!   with `finish_reason: "length"`.
@@ -89,6 +95,34 @@ impl JudgeRule {
         object.insert(self.result_field.clone(), result);
         Value::Object(object)
     }
+}
+
+/// The marker that makes a request a rubric judge call (promptfoo's `llm-rubric` template).
+const RUBRIC_OPEN: &str = "<Rubric>";
+const RUBRIC_CLOSE: &str = "</Rubric>";
+
+/// Whether `prompt` (all messages joined) is a rubric judge call.
+#[must_use]
+pub fn is_rubric_prompt(prompt: &str) -> bool {
+    section(prompt, RUBRIC_OPEN, RUBRIC_CLOSE).is_some()
+}
+
+/// The `{"reason", "pass", "score"}` verdict for a rubric judge prompt, per the module docs.
+#[must_use]
+pub fn rubric_verdict(prompt: &str, verdicts: &[(String, Value)]) -> Value {
+    let rule = JudgeRule {
+        output_open: "<Output>".into(),
+        output_close: "</Output>".into(),
+        ..JudgeRule::default()
+    };
+    let verdict = rule.verdict(prompt, verdicts);
+    let pass = matches!(&verdict[&rule.result_field], Value::Bool(true))
+        || verdict[&rule.result_field].as_str() == Some("yes");
+    json!({
+        "reason": verdict[&rule.rationale_field],
+        "pass": pass,
+        "score": if pass { 1.0 } else { 0.0 },
+    })
 }
 
 /// Text between the last `open` and the first `close` after it.
@@ -167,6 +201,31 @@ mod tests {
         let answer = rule.verdict("<expected>a</expected><output>a</output> row-7", &verdicts);
         assert_eq!(answer["score"], 4);
         assert!(answer.get("result").is_none());
+    }
+
+    #[test]
+    fn rubric_prompts_get_reason_pass_and_score() {
+        let prompt = "You are grading output...\n<Output>\nIt is question 3.\n</Output>\n\
+                      <Rubric>\nRestates <expected>question 3</expected>\n</Rubric>";
+        assert!(is_rubric_prompt(prompt));
+        let answer = rubric_verdict(prompt, &[]);
+        assert_eq!(
+            (&answer["pass"], &answer["score"]),
+            (&json!(true), &json!(1.0))
+        );
+        assert!(answer["reason"].as_str().unwrap().contains("contains"));
+
+        let answer = rubric_verdict("<Output>x</Output><Rubric>Is safe</Rubric>", &[]);
+        assert_eq!(
+            (&answer["pass"], &answer["score"]),
+            (&json!(false), &json!(0.0))
+        );
+        let verdicts = [("Is safe".to_owned(), json!("yes"))];
+        let answer = rubric_verdict("<Output>x</Output><Rubric>Is safe</Rubric>", &verdicts);
+        assert_eq!(answer["pass"], true);
+        assert!(!is_rubric_prompt(
+            "<expected>a</expected><output>a</output>"
+        ));
     }
 
     #[test]

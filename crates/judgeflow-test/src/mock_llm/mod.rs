@@ -62,13 +62,17 @@ impl MockLlmConfig {
     }
 }
 
-/// What the stand-in has seen since it started or [`MockState::reset_counters`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the stand-in has seen since it started or [`MockState::reset_counters`]; also served
+/// as JSON by `GET /mock/counters`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MockCounters {
     /// Well-formed chat requests, however they were answered.
     pub calls: u64,
     pub target_calls: u64,
+    /// Judge calls of either kind: a JSON `response_format`, or a rubric prompt.
     pub judge_calls: u64,
+    /// The judge calls that were rubric prompts (promptfoo's `llm-rubric`).
+    pub rubric_calls: u64,
     pub calls_per_model: BTreeMap<String, u64>,
     pub in_flight: u64,
     /// The most chat requests in progress at one moment.

@@ -1,4 +1,6 @@
-//! HTTP handlers: `POST /v1/chat/completions` (also `/chat/completions`) and `GET /v1/models`.
+//! HTTP handlers: `POST /v1/chat/completions` (also `/chat/completions`) and `GET /v1/models`,
+//! plus the stand-in's own `GET /mock/counters` and `POST /mock/reset` (outside `/v1`, so no
+//! OpenAI path can collide with them).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -12,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::answers::{token_count, truncate};
+use super::answers::{is_rubric_prompt, rubric_verdict, token_count, truncate};
 use super::{Fault, KEPT_REQUESTS, MockState, RetryAfter};
 
 /// The stand-in's routes over `state`.
@@ -22,6 +24,8 @@ pub fn router(state: MockState) -> Router {
         .route("/chat/completions", post(chat_completions))
         .route("/v1/models", get(models))
         .route("/models", get(models))
+        .route("/mock/counters", get(counters))
+        .route("/mock/reset", post(reset))
         .with_state(state)
 }
 
@@ -41,6 +45,17 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// What a chat request asks for, which decides the shape of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallKind {
+    Target,
+    /// A JSON `response_format`: answered `{"rationale", "result"}`.
+    Judge,
+    /// A `<Rubric>` section (promptfoo's `llm-rubric`): answered `{"reason", "pass", "score"}`,
+    /// whatever the `response_format`.
+    Rubric,
 }
 
 /// What one request gets, decided under the behaviour lock and acted on after it.
@@ -76,18 +91,33 @@ async fn chat_completions(State(state): State<MockState>, body: Bytes) -> Respon
             (role.to_owned(), message_text(m.get("content")))
         })
         .collect();
-    let is_judge = matches!(
+    let prompt = texts
+        .iter()
+        .map(|(_, text)| text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let kind = if is_rubric_prompt(&prompt) {
+        CallKind::Rubric
+    } else if matches!(
         request
             .pointer("/response_format/type")
             .and_then(Value::as_str),
         Some("json_object" | "json_schema")
-    );
+    ) {
+        CallKind::Judge
+    } else {
+        CallKind::Target
+    };
+    let is_judge = kind != CallKind::Target;
 
-    let plan = plan(&state, &model, &texts, is_judge);
+    let plan = plan(&state, &model, &texts, &prompt, kind);
     state.count(|c| {
         c.calls += 1;
         if is_judge {
             c.judge_calls += 1;
+            if kind == CallKind::Rubric {
+                c.rubric_calls += 1;
+            }
         } else {
             c.target_calls += 1;
         }
@@ -156,7 +186,14 @@ async fn chat_completions(State(state): State<MockState>, body: Bytes) -> Respon
     .into_response()
 }
 
-fn plan(state: &MockState, model: &str, texts: &[(String, String)], is_judge: bool) -> Plan {
+fn plan(
+    state: &MockState,
+    model: &str,
+    texts: &[(String, String)],
+    prompt: &str,
+    kind: CallKind,
+) -> Plan {
+    let is_judge = kind != CallKind::Target;
     let mut behaviour = state.behaviour();
     let behaviour = &mut *behaviour;
     let config = &behaviour.config;
@@ -176,12 +213,10 @@ fn plan(state: &MockState, model: &str, texts: &[(String, String)], is_judge: bo
         .unwrap_or(config.latency);
     let answer = if fault == Some(Fault::MalformedJudge) {
         "Verdict: yes (the stand-in was told to answer without JSON)".to_owned()
+    } else if kind == CallKind::Rubric {
+        rubric_verdict(prompt, &config.verdicts).to_string()
     } else if is_judge {
-        let prompt: Vec<&str> = texts.iter().map(|(_, text)| text.as_str()).collect();
-        config
-            .judge
-            .verdict(&prompt.join("\n"), &config.verdicts)
-            .to_string()
+        config.judge.verdict(prompt, &config.verdicts).to_string()
     } else {
         let last_user = texts
             .iter()
@@ -222,6 +257,18 @@ async fn models(State(state): State<MockState>) -> Response {
         .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "judgeflow-mock"}))
         .collect();
     axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+/// `GET /mock/counters`: [`MockCounters`](super::MockCounters) as JSON, for scripts that run
+/// the stand-in as a process and report what it saw.
+async fn counters(State(state): State<MockState>) -> Response {
+    axum::Json(state.counters()).into_response()
+}
+
+/// `POST /mock/reset`: zeroes the counters, as [`MockState::reset_counters`] does.
+async fn reset(State(state): State<MockState>) -> Response {
+    state.reset_counters();
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn rate_limited(retry_after: RetryAfter) -> Response {

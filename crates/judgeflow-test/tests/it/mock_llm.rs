@@ -148,3 +148,52 @@ async fn bad_requests_get_openai_errors_and_models_are_listed() {
     assert_eq!(models["data"][0]["id"], "seen-model");
     assert_eq!(mock.counters().bad_requests, 1);
 }
+
+/// promptfoo's `llm-rubric` grader: its template, with the JSON `response_format` its default
+/// grading provider adds; the answer must be `{"reason", "pass", "score"}` in the message text.
+#[tokio::test]
+async fn rubric_prompts_answer_promptfoos_shape_and_counters_are_served() {
+    let mock = MockLlm::start().await;
+    let rubric = |output: &str| {
+        json!({"model": "j", "response_format": {"type": "json_object"}, "messages": [
+            {"role": "system", "content": "You are grading output according to a user-specified rubric. \
+                Examples:\n<Output>Hello world</Output>\n<Rubric>Content contains a greeting</Rubric>"},
+            {"role": "user", "content": format!(
+                "<Output>\n{output}\n</Output>\n<Rubric>\nRestates <expected>question 1</expected>\n</Rubric>")}]})
+    };
+    for (output, pass) in [("question 1", true), ("question 2", false)] {
+        let body: Value = post(&mock, &rubric(output)).await.json().await.unwrap();
+        let verdict: Value =
+            serde_json::from_str(body["choices"][0]["message"]["content"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(verdict["pass"], pass, "{output}");
+        assert_eq!(verdict["score"], if pass { 1.0 } else { 0.0 });
+        assert!(verdict["reason"].is_string() && verdict.get("result").is_none());
+    }
+    post(&mock, &target("t", "x")).await;
+
+    let url = format!("http://{}/mock", mock.addr());
+    let counters: Value = reqwest::get(format!("{url}/counters"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &counters["calls"],
+            &counters["judge_calls"],
+            &counters["rubric_calls"],
+            &counters["target_calls"],
+            &counters["max_in_flight"]
+        ),
+        (&json!(3), &json!(2), &json!(2), &json!(1), &json!(1))
+    );
+    let reset = reqwest::Client::new()
+        .post(format!("{url}/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+    assert_eq!(mock.counters().calls, 0);
+}

@@ -274,6 +274,7 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
         work_dir: work_dir.clone(),
         secrets: Arc::new(|name: &str| std::env::var(name).ok()),
         retry: None,
+        keep_rows: args.junit.is_some() || args.markdown.is_some(),
     };
     let result =
         judgeflow_engine::run_suite(&loaded, sink, cache, options, progress, stopped).await;

@@ -52,6 +52,9 @@ pub struct RunOptions {
     pub secrets: SecretLookup,
     /// Overrides every endpoint's retry policy (tests use one without delays).
     pub retry: Option<RetryPolicy>,
+    /// Keep every row's scores in the report's `rows_table` (for the `JUnit` and Markdown reports);
+    /// off, memory stays flat in the number of rows.
+    pub keep_rows: bool,
 }
 
 /// What the pipeline reports as it goes, for a progress bar.
@@ -284,7 +287,7 @@ pub async fn run_suite(
         Some(run_id) => sink.resume_run(run_id, &plan).await?,
         None => (sink.start_run(&plan).await?, Vec::new()),
     };
-    let mut summary = Summary::new(&scorer_names, &suite.prices);
+    let mut summary = Summary::new(&scorer_names, &suite.prices).keep_rows(options.keep_rows);
     let mut files = ResultsFiles::create(&options.work_dir, &scorer_names)?;
     let done: HashSet<u64> = prior.iter().map(|p| p.index).collect();
     for row in &prior {

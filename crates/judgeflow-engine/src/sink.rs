@@ -242,6 +242,23 @@ pub(crate) fn row_assessments(run: &RunRef, row: &RowResult) -> Vec<Assessment> 
         .collect()
 }
 
+/// A file as a stream of 1 MiB chunks: a results file of any size is stored without being
+/// held in memory whole.
+fn file_chunks(
+    file: tokio::fs::File,
+) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send {
+    use tokio::io::AsyncReadExt as _;
+    futures::stream::try_unfold(file, |mut file| async move {
+        let mut chunk = bytes::BytesMut::with_capacity(1 << 20);
+        while chunk.len() < chunk.capacity() {
+            if file.read_buf(&mut chunk).await? == 0 {
+                break;
+            }
+        }
+        Ok((!chunk.is_empty()).then(|| (chunk.freeze(), file)))
+    })
+}
+
 /// Refuses to resume a run that is not an evaluation of this suite; `tag` reads the run's tags.
 pub(crate) fn check_resumable(
     run_id: &str,
@@ -678,14 +695,13 @@ impl ResultSink for StoreSink {
     async fn finish_run(&self, run: &RunRef, finish: &RunFinish) -> Result<(), EngineError> {
         for (name, file) in &finish.artifacts {
             let path = artifact_path(&run.artifact_uri, name)?;
-            let bytes = tokio::fs::read(file)
+            let opened = tokio::fs::File::open(file)
                 .await
                 .map_err(|e| EngineError::Artifacts(format!("{}: {e}", file.display())))?;
-            let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
             self.artifacts
-                .put(&path, body)
+                .put(&path, Box::pin(file_chunks(opened)))
                 .await
-                .map_err(|e| EngineError::Artifacts(e.to_string()))?;
+                .map_err(|e| EngineError::Artifacts(format!("{}: {e}", file.display())))?;
         }
         let now = now_ms();
         let metrics: Vec<Metric> = finish

@@ -65,7 +65,10 @@ pub struct Summary {
     pub ledger: Ledger,
     pub cache_hits: u64,
     pub wall: Duration,
+    /// Every row's cells, for the `JUnit` and Markdown reports; kept only when one is asked for
+    /// (see [`Summary::keep_rows`]), so that a run's memory does not grow with its rows.
     pub rows_table: Vec<RowCells>,
+    keep_rows: bool,
 }
 
 fn numeric(value: &Value) -> Option<f64> {
@@ -105,7 +108,15 @@ impl Summary {
             cache_hits: 0,
             wall: Duration::ZERO,
             rows_table: Vec::new(),
+            keep_rows: false,
         }
+    }
+
+    /// Keeps every row's cells in `rows_table` (for per-row reports).
+    #[must_use]
+    pub fn keep_rows(mut self, keep: bool) -> Self {
+        self.keep_rows = keep;
+        self
     }
 
     #[must_use]
@@ -173,12 +184,14 @@ impl Summary {
             }
             ordered.push(cell);
         }
-        self.rows_table.push(RowCells {
-            index,
-            trace_id: trace_id.to_owned(),
-            error: error.cloned(),
-            cells: ordered,
-        });
+        if self.keep_rows {
+            self.rows_table.push(RowCells {
+                index,
+                trace_id: trace_id.to_owned(),
+                error: error.cloned(),
+                cells: ordered,
+            });
+        }
     }
 
     pub fn add(&mut self, row: &RowResult) {

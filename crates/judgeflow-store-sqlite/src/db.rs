@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_evaluation_datasets.sql"),
     include_str!("../migrations/0006_trace_search_indexes.sql"),
     include_str!("../migrations/0007_call_cache.sql"),
+    include_str!("../migrations/0008_metrics_without_run_fk.sql"),
 ];
 
 /// Prepared statements kept per connection: search builds a handful of shapes per filter.

@@ -88,14 +88,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedS
         path.clone_into(&mut e.path);
         e
     })?;
-    let digest =
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .fold(String::with_capacity(64), |mut hex, byte| {
-                use std::fmt::Write as _;
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            });
+    let digest = hex(&Sha256::digest(text.as_bytes()));
     let base_dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -106,6 +99,17 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedS
         digest,
         suite,
     })
+}
+
+/// Bytes as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 /// Parses interpolated suite text and checks what serde cannot (names, references).
@@ -138,11 +142,23 @@ pub fn parse(text: &str) -> Result<Suite, SuiteError> {
 fn line_of(text: &str, field: &str) -> Option<usize> {
     let key = field.rsplit('.').next()?;
     let key = key.split('[').next()?;
-    text.lines()
-        .position(|line| {
-            let trimmed = line.trim_start().trim_start_matches("- ");
-            trimmed.starts_with(&format!("{key}:"))
+    let written = format!("{key}:");
+    let at_start = |line: &str| {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        trimmed.starts_with(&written)
+    };
+    // Else the key inside a flow mapping (`dataset: {path: a, traces: …}`).
+    let in_flow = |line: &str| {
+        line.match_indices(&written).any(|(at, _)| {
+            line[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c == '{' || c == ',' || c == ' ')
         })
+    };
+    text.lines()
+        .position(at_start)
+        .or_else(|| text.lines().position(in_flow))
         .map(|i| i + 1)
 }
 
@@ -245,18 +261,47 @@ pub struct Suite {
     pub prices: BTreeMap<String, PriceSpec>,
 }
 
-/// Where the rows come from.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// Where the rows come from: exactly one of `path`, `evaluation_dataset`,
+/// `evaluation_dataset_id` and `traces`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     /// A CSV, JSONL or Parquet file, relative to the suite file.
-    pub path: String,
-    /// `csv`, `jsonl` or `parquet`; by default from the file's extension.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// `csv`, `jsonl` or `parquet`; by default from the file's extension (`path` only).
     #[serde(default)]
     pub format: Option<DataFormat>,
-    /// Which columns become inputs, expectations and recorded outputs.
+    /// Which columns become inputs, expectations and recorded outputs (`path` only).
     #[serde(default)]
     pub columns: ColumnsSpec,
+    /// A stored MLflow evaluation dataset (`mlflow.genai.datasets.create_dataset`), by name:
+    /// its records' inputs, expectations, outputs and tags, in the store's record order.
+    #[serde(default)]
+    pub evaluation_dataset: Option<String>,
+    /// A stored MLflow evaluation dataset by id (`d-…`).
+    #[serde(default)]
+    pub evaluation_dataset_id: Option<String>,
+    /// Stored traces selected by an MLflow trace filter, oldest first: each trace's request
+    /// becomes `inputs`, its response recorded `outputs`, its expectation assessments
+    /// `expectations`.
+    #[serde(default)]
+    pub traces: Option<TracesSpec>,
+}
+
+/// Traces as rows, as `mlflow.genai.evaluate(data=mlflow.search_traces(...))` takes them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TracesSpec {
+    /// The experiment whose traces are read.
+    pub experiment: String,
+    /// An MLflow trace search filter, e.g. `"trace.status = 'OK' AND tags.env = 'prod'"`
+    /// (default: every trace).
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// At most this many traces (the oldest that match).
+    #[serde(default)]
+    pub max_rows: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -723,6 +768,63 @@ pub struct PriceSpec {
     pub output: f64,
 }
 
+impl DatasetSpec {
+    /// Exactly one source; file options only with a file.
+    fn check(&self) -> Result<(), (String, String)> {
+        let sources = [
+            ("path", self.path.is_some()),
+            ("evaluation_dataset", self.evaluation_dataset.is_some()),
+            (
+                "evaluation_dataset_id",
+                self.evaluation_dataset_id.is_some(),
+            ),
+            ("traces", self.traces.is_some()),
+        ];
+        let named: Vec<&str> = sources
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| *n)
+            .collect();
+        match named.as_slice() {
+            [] => {
+                return Err((
+                    "dataset".into(),
+                    "name one source: path, evaluation_dataset, evaluation_dataset_id or traces"
+                        .into(),
+                ));
+            }
+            [_] => {}
+            [_, second, ..] => {
+                return Err((
+                    format!("dataset.{second}"),
+                    format!("one source per suite, not {}", named.join(" and ")),
+                ));
+            }
+        }
+        if self.path.is_none() {
+            let columns = &self.columns;
+            let mapped = !columns.inputs.is_empty()
+                || !columns.expectations.is_empty()
+                || !columns.tags.is_empty()
+                || columns.outputs.is_some()
+                || columns.id.is_some()
+                || columns.context.is_some();
+            if self.format.is_some() {
+                return Err(("dataset.format".into(), "applies to `path` only".into()));
+            }
+            if mapped {
+                return Err(("dataset.columns".into(), "applies to `path` only".into()));
+            }
+        }
+        if let Some(traces) = &self.traces
+            && traces.max_rows == Some(0)
+        {
+            return Err(("dataset.max_rows".into(), "must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
 impl Suite {
     /// Checks references and values that the types alone cannot: (field path, message).
     fn check(&self) -> Result<(), (String, String)> {
@@ -755,6 +857,7 @@ impl Suite {
                 return Err((format!("gate.{name}"), format!("no scorer named '{name}'")));
             }
         }
+        self.dataset.check()?;
         if let TargetSpec::Command(command) = &self.target
             && command.argv.is_empty()
         {
@@ -790,6 +893,38 @@ mod tests {
         let error = parse(text).unwrap_err();
         assert!(error.message.contains("treshold"), "{}", error.message);
         assert!(error.line.is_some());
+    }
+
+    #[test]
+    fn exactly_one_dataset_source() {
+        let suite = |dataset: &str| {
+            format!(
+                "experiment: e\ndataset: {dataset}\ntarget: {{kind: recorded}}\nscorers:\n  - kind: exact_match\n"
+            )
+        };
+        let parsed = parse(&suite("{evaluation_dataset: qa}")).unwrap();
+        assert_eq!(parsed.dataset.evaluation_dataset.as_deref(), Some("qa"));
+        let parsed = parse(&suite(
+            "{traces: {experiment: prod, filter: \"trace.status = 'OK'\", max_rows: 5}}",
+        ))
+        .unwrap();
+        assert_eq!(parsed.dataset.traces.unwrap().max_rows, Some(5));
+        let error = parse(&suite("{path: d.jsonl, evaluation_dataset: qa}")).unwrap_err();
+        assert_eq!(error.line, Some(2));
+        assert_eq!(
+            error.message,
+            "dataset.evaluation_dataset: one source per suite, not path and evaluation_dataset"
+        );
+        let error = parse(&suite("{}")).unwrap_err();
+        assert!(
+            error.message.starts_with("dataset: name one source"),
+            "{}",
+            error.message
+        );
+        let error = parse(&suite("{evaluation_dataset: qa, format: csv}")).unwrap_err();
+        assert_eq!(error.message, "dataset.format: applies to `path` only");
+        let error = parse(&suite("{traces: {experimnt: prod}}")).unwrap_err();
+        assert!(error.message.contains("experimnt"), "{}", error.message);
     }
 
     #[test]

@@ -110,10 +110,7 @@ pub async fn open(
 ) -> Result<RowSource, EngineError> {
     let spec = &loaded.suite.dataset;
     let field_error = |field: &str, message: String| {
-        EngineError::Config(format!(
-            "{}: dataset.{field}: {message}",
-            loaded.path.display()
-        ))
+        EngineError::Suite(loaded.field_error(&format!("dataset.{field}"), &message))
     };
     if let Some(path) = &spec.path {
         return open_file(loaded, path);

@@ -24,7 +24,18 @@ pub struct LoadedSuite {
     /// named by environment variable, not written).
     pub digest: String,
     pub suite: Suite,
+    /// The lines of the fields that can turn out wrong only at run time (an unknown dataset
+    /// name). Not the text itself: a header may hold an interpolated secret.
+    field_lines: BTreeMap<&'static str, usize>,
 }
+
+/// Fields checked against the store when the run opens its dataset.
+const RUNTIME_FIELDS: [&str; 4] = [
+    "dataset.evaluation_dataset",
+    "dataset.evaluation_dataset_id",
+    "dataset.traces.experiment",
+    "dataset.traces.filter",
+];
 
 impl LoadedSuite {
     /// The suite's name: its `name`, else the file's stem.
@@ -35,6 +46,18 @@ impl LoadedSuite {
                 .file_stem()
                 .map_or_else(|| "suite".to_owned(), |s| s.to_string_lossy().into_owned())
         })
+    }
+
+    /// An error in `field` (a dotted path) found after loading, shaped like a load error:
+    /// `file:line: field: message`.
+    #[must_use]
+    pub fn field_error(&self, field: &str, message: &str) -> SuiteError {
+        SuiteError {
+            path: self.path.clone(),
+            line: self.field_lines.get(field).copied(),
+            column: None,
+            message: format!("{field}: {message}"),
+        }
     }
 
     /// `path` taken relative to the suite file's folder unless absolute.
@@ -98,6 +121,10 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedS
         base_dir,
         digest,
         suite,
+        field_lines: RUNTIME_FIELDS
+            .into_iter()
+            .filter_map(|field| Some((field, line_of(&text, field)?)))
+            .collect(),
     })
 }
 
@@ -137,29 +164,35 @@ pub fn parse(text: &str) -> Result<Suite, SuiteError> {
     Ok(suite)
 }
 
-/// The line where a dotted field path's last key first appears, for semantic errors found
-/// after parsing (a best effort: the key's first occurrence).
+/// The line of a dotted field path (`scorers[0].judge`, `dataset.traces.filter`), for
+/// semantic errors found after parsing: each key's first occurrence at or after the line of
+/// the key before it, written as a block key or inside a flow mapping (`{path: a, …}`). A
+/// best effort: lists are not counted.
 fn line_of(text: &str, field: &str) -> Option<usize> {
-    let key = field.rsplit('.').next()?;
-    let key = key.split('[').next()?;
-    let written = format!("{key}:");
-    let at_start = |line: &str| {
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        trimmed.starts_with(&written)
-    };
-    // Else the key inside a flow mapping (`dataset: {path: a, traces: …}`).
-    let in_flow = |line: &str| {
-        line.match_indices(&written).any(|(at, _)| {
-            line[..at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c == '{' || c == ',' || c == ' ')
-        })
-    };
-    text.lines()
-        .position(at_start)
-        .or_else(|| text.lines().position(in_flow))
-        .map(|i| i + 1)
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0;
+    for key in field.split('.') {
+        let key = key.split('[').next()?;
+        let written = format!("{key}:");
+        let at_start = |line: &&str| {
+            let trimmed = line.trim_start().trim_start_matches("- ");
+            trimmed.starts_with(&written)
+        };
+        let in_flow = |line: &&str| {
+            line.match_indices(&written).any(|(at, _)| {
+                line[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c == '{' || c == ',' || c == ' ')
+            })
+        };
+        let rest = &lines[from..];
+        from += rest
+            .iter()
+            .position(at_start)
+            .or_else(|| rest.iter().position(in_flow))?;
+    }
+    Some(from + 1)
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}`; `$${` stays a literal `${`. An unset variable
@@ -925,6 +958,15 @@ mod tests {
         assert_eq!(error.message, "dataset.format: applies to `path` only");
         let error = parse(&suite("{traces: {experimnt: prod}}")).unwrap_err();
         assert!(error.message.contains("experimnt"), "{}", error.message);
+    }
+
+    #[test]
+    fn field_lines_follow_the_path() {
+        let text = "experiment: e\nname: n\ndataset:\n  traces: {experiment: prod, filter: x}\n";
+        assert_eq!(line_of(text, "experiment"), Some(1));
+        assert_eq!(line_of(text, "dataset.traces.experiment"), Some(4));
+        assert_eq!(line_of(text, "dataset.traces.filter"), Some(4));
+        assert_eq!(line_of(text, "dataset.evaluation_dataset"), None);
     }
 
     #[test]

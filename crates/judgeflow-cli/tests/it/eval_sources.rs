@@ -76,7 +76,8 @@ async fn fill(ws: &Workspace) -> Filled {
     let digest = store.get_dataset(&dataset.dataset_id).await.unwrap().digest;
     let mut trace_ids = Vec::new();
     for (i, env) in ["prod", "prod", "dev"].into_iter().enumerate() {
-        let trace_id = format!("tr-{:032x}", i + 1);
+        let otel_trace_id = (i as u128 + 1).to_be_bytes();
+        let trace_id = judgeflow_domain::traces::trace_id_from_otel(&otel_trace_id);
         let expectation = Assessment {
             assessment_id: new_assessment_id(),
             name: "expected_response".into(),
@@ -101,6 +102,17 @@ async fn fill(ws: &Workspace) -> Filled {
         } else {
             "something else".into()
         };
+        let question = json!({"question": format!("question {i}")}).to_string();
+        // The prod traces hold a root span, as the `mlflow` client exports it (inputs and
+        // outputs as JSON text), and cut previews: the span must win. The dev trace has only
+        // its previews.
+        let (request_preview, response_preview) = if env == "prod" {
+            let root = root_span(otel_trace_id, &question, &json!(answer).to_string());
+            store.log_spans(&experiment_id, vec![root]).await.unwrap();
+            (question[..8].to_owned(), answer[..4].to_owned())
+        } else {
+            (question.clone(), json!(answer).to_string())
+        };
         store
             .start_trace(TraceInfo {
                 trace_id: trace_id.clone(),
@@ -109,8 +121,8 @@ async fn fill(ws: &Workspace) -> Filled {
                 request_time_ms: 1_700_000_000_000 + i as i64 * 1000,
                 execution_duration_ms: Some(5),
                 state: TraceState::Ok,
-                request_preview: Some(json!({"question": format!("question {i}")}).to_string()),
-                response_preview: Some(json!(answer).to_string()),
+                request_preview: Some(request_preview),
+                response_preview: Some(response_preview),
                 trace_metadata: BTreeMap::new(),
                 tags: BTreeMap::from([("env".to_owned(), env.to_owned())]),
                 assessments: vec![expectation],
@@ -133,12 +145,41 @@ fn passed(output: &Output) -> Value {
     report(output)
 }
 
-/// A run refused before it started: exit code 2 and one line saying `expected`.
+/// A run refused before it started: exit code 2 and one line naming the suite file, the
+/// dataset's line (2 in [`suite`]) and the field, saying `expected`.
 fn refused(output: &Output, expected: &str) {
     let text = stderr(output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    assert!(text.contains("suite.yaml:2: dataset."), "{text}");
     assert!(text.contains(expected), "{text}");
+}
+
+/// A root span whose inputs and outputs are JSON text, as MLflow's tracing exports them.
+fn root_span(trace_id: [u8; 16], inputs: &str, outputs: &str) -> judgeflow_domain::SpanRecord {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    let text = |key: &str, value: &str| KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..KeyValue::default()
+    };
+    let span = Span {
+        trace_id: trace_id.to_vec(),
+        span_id: trace_id[8..].to_vec(),
+        name: "app".into(),
+        start_time_unix_nano: 1_700_000_000_000_000_000,
+        end_time_unix_nano: 1_700_000_000_005_000_000,
+        attributes: vec![
+            text("mlflow.spanType", "\"CHAIN\""),
+            text("mlflow.spanInputs", inputs),
+            text("mlflow.spanOutputs", outputs),
+        ],
+        ..Span::default()
+    };
+    judgeflow_api::span_record(&span).unwrap()
 }
 
 fn suite(experiment: &str, dataset: &str) -> String {
@@ -232,6 +273,15 @@ async fn traces_by_filter_from_a_sqlite_store_score_recorded_outputs_and_resume(
     for (index, trace_id) in filled.trace_ids[..2].iter().enumerate() {
         let row = by_index[&index.to_string()];
         assert_eq!(&row.tags["judgeflow.eval.row_id"], trace_id);
+        // The root span's inputs, not the cut preview.
+        assert_eq!(
+            row.request_preview.as_deref(),
+            Some(
+                json!({"question": format!("question {index}")})
+                    .to_string()
+                    .as_str()
+            )
+        );
         assert!(
             row.assessments.iter().any(|a| a.name == "expected_response"
                 && matches!(a.kind, AssessmentKind::Expectation(_)))
@@ -249,7 +299,24 @@ async fn traces_by_filter_from_a_sqlite_store_score_recorded_outputs_and_resume(
 
     let path = ws.suite(&suite("evals", "{traces: {experiment: prod, max_rows: 1}}"));
     let output = ws.run(&path, &["--json"]).await;
-    assert_eq!(report(&output)["rows"], 1);
+    assert_eq!(passed(&output)["rows"], 1);
+
+    // A trace without spans: its previews are its request and response.
+    let path = ws.suite(&suite(
+        "evals",
+        "{traces: {experiment: prod, filter: \"tags.env = 'dev'\"}}",
+    ));
+    let output = ws.run(&path, &["--json"]).await;
+    let dev = passed(&output);
+    assert_eq!(dev["rows"], 1);
+    assert_eq!(scorer(&dev, "exact_match")["mean"], 0.0);
+    let store = ws.store().await;
+    let traces = run_traces(&store, dev["run_id"].as_str().unwrap()).await;
+    assert_eq!(
+        traces[0].request_preview.as_deref(),
+        Some(r#"{"question":"question 2"}"#)
+    );
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

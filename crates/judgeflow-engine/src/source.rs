@@ -725,3 +725,58 @@ impl StoredData for RestData {
         Ok((traces, page.next_page_token.filter(|t| !t.is_empty())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages `(items, next token)` keyed by their token; `"fail"` fails.
+    async fn page(token: String) -> Result<Paged<u32>, EngineError> {
+        match token.as_str() {
+            "b" => Ok((vec![3, 4], Some("c".into()))),
+            "c" => Ok((vec![], Some("d".into()))),
+            "d" => Ok((vec![5], Some(String::new()))),
+            _ => Err(EngineError::Config(format!("no page {token}"))),
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_follow_their_tokens_through_empty_pages_until_none() {
+        let items: Vec<u32> = paged((vec![1, 2], Some("b".into())), page)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(items, [1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_page_is_the_last_item() {
+        let items: Vec<Result<u32, EngineError>> =
+            paged((vec![1], Some("fail".into())), page).collect().await;
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_ok());
+        assert_eq!(items[1].as_ref().unwrap_err().to_string(), "no page fail");
+    }
+
+    #[test]
+    fn a_trace_request_that_is_not_an_object_becomes_inputs_request() {
+        let row = trace_row(
+            3,
+            StoredTrace {
+                trace_id: "tr-1".into(),
+                inputs: json!("hello"),
+                outputs: json!("hi"),
+                ..StoredTrace::default()
+            },
+        );
+        assert_eq!(Value::Object(row.inputs), json!({"request": "hello"}));
+        assert_eq!((row.index, row.id.as_deref()), (3, Some("tr-1")));
+        assert_eq!(row.outputs, Some(json!("hi")));
+    }
+
+    #[test]
+    fn previews_stand_in_for_a_missing_root_span() {
+        let (inputs, outputs) = request_response(None, Some(r#"{"q": 1}"#), Some("cut off"));
+        assert_eq!((inputs, outputs), (json!({"q": 1}), json!("cut off")));
+    }
+}

@@ -13,8 +13,8 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use judgeflow_artifacts::ArtifactStore;
 use judgeflow_engine::{
-    Progress, ProgressStats, RestAuth, RestOptions, RestSink, ResultSink, RunOptions,
-    StoreCallCache, StoreSink, report,
+    Progress, ProgressStats, RestAuth, RestData, RestOptions, RestSink, ResultSink, RunOptions,
+    StoreCallCache, StoreData, StoreSink, StoredData, report,
 };
 use judgeflow_llm::{ApiKey, CallCache, RetryPolicy};
 use judgeflow_store_sqlite::SqliteStore;
@@ -214,9 +214,15 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let loaded = judgeflow_engine::suite::load(&args.suite, &lookup)?;
     let uri = tracking_uri(args.tracking_uri);
     let user = std::env::var("USER").unwrap_or_else(|_| "judgeflow".to_owned());
-    let (sink, store): (Arc<dyn ResultSink>, Option<SqliteStore>) = if is_remote(&uri) {
-        let sink = RestSink::new(&rest_options(&uri, user)?)?;
-        (Arc::new(sink), None)
+    // The sink writes results; `stored` reads stored datasets and traces from the same place.
+    let (sink, stored, store): (
+        Arc<dyn ResultSink>,
+        Arc<dyn StoredData>,
+        Option<SqliteStore>,
+    ) = if is_remote(&uri) {
+        let options = rest_options(&uri, user)?;
+        let sink = RestSink::new(&options)?;
+        (Arc::new(sink), Arc::new(RestData::new(&options)?), None)
     } else {
         let store = crate::open_store(&uri).await?;
         let artifacts = ArtifactStore::open(&args.artifacts_destination).map_err(|e| {
@@ -226,7 +232,8 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
             )
         })?;
         let sink = StoreSink::new(Arc::new(store.clone()), artifacts, user);
-        (Arc::new(sink), Some(store))
+        let stored = StoreData::new(Arc::new(store.clone()), format!("store {uri}"));
+        (Arc::new(sink), Arc::new(stored), Some(store))
     };
     // The cache: none with --no-cache; the store itself unless another file is named; for a
     // server, a local file (a remote MLflow has no cache endpoint).
@@ -275,6 +282,7 @@ async fn run(args: RunArgs) -> anyhow::Result<u8> {
         secrets: Arc::new(|name: &str| std::env::var(name).ok()),
         retry: None,
         keep_rows: args.junit.is_some() || args.markdown.is_some(),
+        stored: Some(stored),
     };
     let result =
         judgeflow_engine::run_suite(&loaded, sink, cache, options, progress, stopped).await;

@@ -3,7 +3,8 @@
 //! 1. [`suite::load`] reads a suite file (YAML, `${ENV}` interpolation, strict fields, errors
 //!    naming file, line and field).
 //! 2. [`run_suite`] builds one shared client per endpoint (target and judge models, with the
-//!    call cache attached), the target and the scorers, then streams the dataset's rows through
+//!    call cache attached), the target and the scorers, then streams the rows of the suite's
+//!    [`source`] (a data file, a stored evaluation dataset, or traces by filter) through
 //!    a bounded pipeline: per row the target call, then every scorer at once, then the row
 //!    written whole to the [`ResultSink`] before it is counted: [`StoreSink`] writes a local
 //!    store directly, [`RestSink`] a tracking server through its MLflow REST API.
@@ -29,6 +30,7 @@ pub mod rows;
 mod run;
 mod scorer;
 mod sink;
+pub mod source;
 pub mod suite;
 mod summary;
 mod target;
@@ -41,6 +43,9 @@ pub use ledger::{Ledger, Spend};
 pub use rest_client::{RestAuth, RestError, RestOptions};
 pub use rest_sink::RestSink;
 pub use run::{NoProgress, Progress, ProgressStats, RunOptions, run_suite};
-pub use sink::{PriorRow, ROW_INDEX_TAG, ResultSink, RunFinish, RunPlan, RunRef, StoreSink};
+pub use sink::{
+    DatasetRef, PriorRow, ROW_INDEX_TAG, ResultSink, RunFinish, RunPlan, RunRef, StoreSink,
+};
+pub use source::{RestData, StoreData, StoredData};
 pub use suite::{LoadedSuite, Suite, SuiteError};
 pub use summary::{RunReport, ScorerStats, Summary};

@@ -93,8 +93,8 @@ struct RunEnvelope {
 }
 
 #[derive(Debug, Deserialize)]
-struct ExperimentJson {
-    experiment_id: String,
+pub(crate) struct ExperimentJson {
+    pub experiment_id: String,
     #[serde(default)]
     lifecycle_stage: Option<String>,
 }
@@ -110,11 +110,11 @@ struct CreatedExperiment {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct TracePage {
+pub(crate) struct TracePage {
     #[serde(default)]
-    traces: Vec<TraceInfoJson>,
+    pub traces: Vec<TraceInfoJson>,
     #[serde(default)]
-    next_page_token: Option<String>,
+    pub next_page_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,7 +179,7 @@ fn any_value_json(value: &Value) -> Value {
 
 /// A span attribute that holds an object. MLflow's server stores every attribute as JSON text
 /// (`"{\"question\": …}"`) and ours keeps the structure; both read back as the object.
-fn object_attribute(span: &Value, key: &str) -> Value {
+pub(crate) fn object_attribute(span: &Value, key: &str) -> Value {
     let value = match span.get("attributes") {
         Some(Value::Array(attributes)) => attributes
             .iter()
@@ -195,7 +195,7 @@ fn object_attribute(span: &Value, key: &str) -> Value {
     }
 }
 
-fn is_root(span: &Value) -> bool {
+pub(crate) fn is_root(span: &Value) -> bool {
     ["parent_span_id", "parentSpanId"]
         .iter()
         .filter_map(|k| span.get(*k))
@@ -303,6 +303,59 @@ fn prior_row(index: u64, info: &TraceInfoJson, root: Option<&Value>) -> PriorRow
     }
 }
 
+/// The root span of each trace, by trace id.
+pub(crate) async fn root_spans(
+    rest: &MlflowRest,
+    trace_ids: &[String],
+) -> Result<BTreeMap<String, Value>, RestError> {
+    // Owned chunks and a cloned client: a stream of futures borrowing the client trips the
+    // compiler's higher-ranked lifetime check inside `async_trait`.
+    let chunks: Vec<Vec<String>> = trace_ids.chunks(BATCH_GET).map(<[_]>::to_vec).collect();
+    let batches = futures::stream::iter(chunks)
+        .map(|chunk| {
+            let rest = rest.clone();
+            async move {
+                let query: Vec<(&str, String)> =
+                    chunk.into_iter().map(|id| ("trace_ids", id)).collect();
+                rest.get::<TraceBatch>("/api/3.0/mlflow/traces/batchGet", &query)
+                    .await
+            }
+        })
+        .buffer_unordered(READS_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+    let mut roots = BTreeMap::new();
+    for batch in batches {
+        for trace in batch?.traces {
+            let Some(trace_id) = trace.trace_info.trace_id else {
+                continue;
+            };
+            if let Some(root) = trace.spans.into_iter().find(is_root) {
+                roots.insert(trace_id, root);
+            }
+        }
+    }
+    Ok(roots)
+}
+
+/// The experiment named `name`, if there is one.
+pub(crate) async fn experiment_by_name(
+    rest: &MlflowRest,
+    name: &str,
+) -> Result<Option<ExperimentJson>, RestError> {
+    let found = rest
+        .get::<ExperimentEnvelope>(
+            "/api/2.0/mlflow/experiments/get-by-name",
+            &[("experiment_name", name.to_owned())],
+        )
+        .await;
+    match found {
+        Ok(envelope) => Ok(Some(envelope.experiment)),
+        Err(e) if e.code() == Some("RESOURCE_DOES_NOT_EXIST") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn is_feedback(assessment: &AssessmentJson) -> bool {
     assessment.feedback.is_some()
 }
@@ -315,23 +368,8 @@ impl RestSink {
         })
     }
 
-    async fn experiment_by_name(&self, name: &str) -> Result<Option<ExperimentJson>, RestError> {
-        let found = self
-            .rest
-            .get::<ExperimentEnvelope>(
-                "/api/2.0/mlflow/experiments/get-by-name",
-                &[("experiment_name", name.to_owned())],
-            )
-            .await;
-        match found {
-            Ok(envelope) => Ok(Some(envelope.experiment)),
-            Err(e) if e.code() == Some("RESOURCE_DOES_NOT_EXIST") => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     async fn experiment_id(&self, name: &str) -> Result<String, EngineError> {
-        let experiment = if let Some(experiment) = self.experiment_by_name(name).await? {
+        let experiment = if let Some(experiment) = experiment_by_name(&self.rest, name).await? {
             experiment
         } else {
             let created = self
@@ -346,7 +384,7 @@ impl RestSink {
                 Ok(created) => return Ok(created.experiment_id),
                 // Another shard created it first.
                 Err(e) if e.code() == Some("RESOURCE_ALREADY_EXISTS") => {
-                    self.experiment_by_name(name).await?.ok_or(e)?
+                    experiment_by_name(&self.rest, name).await?.ok_or(e)?
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -420,38 +458,6 @@ impl RestSink {
         }
     }
 
-    /// The root span of each trace, by trace id.
-    async fn root_spans(&self, trace_ids: &[String]) -> Result<BTreeMap<String, Value>, RestError> {
-        // Owned chunks and a cloned client: a stream of futures borrowing `self` trips the
-        // compiler's higher-ranked lifetime check inside `async_trait`.
-        let chunks: Vec<Vec<String>> = trace_ids.chunks(BATCH_GET).map(<[_]>::to_vec).collect();
-        let batches = futures::stream::iter(chunks)
-            .map(|chunk| {
-                let rest = self.rest.clone();
-                async move {
-                    let query: Vec<(&str, String)> =
-                        chunk.into_iter().map(|id| ("trace_ids", id)).collect();
-                    rest.get::<TraceBatch>("/api/3.0/mlflow/traces/batchGet", &query)
-                        .await
-                }
-            })
-            .buffer_unordered(READS_IN_FLIGHT)
-            .collect::<Vec<_>>()
-            .await;
-        let mut roots = BTreeMap::new();
-        for batch in batches {
-            for trace in batch?.traces {
-                let Some(trace_id) = trace.trace_info.trace_id else {
-                    continue;
-                };
-                if let Some(root) = trace.spans.into_iter().find(is_root) {
-                    roots.insert(trace_id, root);
-                }
-            }
-        }
-        Ok(roots)
-    }
-
     async fn upload(&self, artifact_uri: &str, name: &str, file: &Path) -> Result<(), EngineError> {
         let path = artifact_api_path(artifact_uri, name)?;
         let bytes = tokio::fs::read(file)
@@ -493,19 +499,16 @@ impl ResultSink for RestSink {
             .json(Method::POST, "/api/2.0/mlflow/runs/create", &body)
             .await?;
         let run = created.run.info;
-        let dataset_name = Path::new(&plan.dataset_path).file_name().map_or_else(
-            || plan.dataset_path.clone(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let dataset = &plan.dataset;
         let inputs = json!({
             "run_id": run.run_id,
             "datasets": [{
                 "tags": [{"key": "mlflow.data.context", "value": "evaluation"}],
                 "dataset": {
-                    "name": dataset_name,
-                    "digest": plan.suite_digest.chars().take(8).collect::<String>(),
-                    "source_type": "local",
-                    "source": json!({"uri": plan.dataset_path}).to_string(),
+                    "name": dataset.name,
+                    "digest": dataset.digest,
+                    "source_type": dataset.source_type,
+                    "source": dataset.source,
                 },
             }],
         });
@@ -579,7 +582,7 @@ impl ResultSink for RestSink {
             .iter()
             .filter_map(|(_, info)| info.trace_id.clone())
             .collect();
-        let roots = self.root_spans(&ids).await?;
+        let roots = root_spans(&self.rest, &ids).await?;
         let prior = complete
             .iter()
             .map(|(index, info)| {

@@ -1,8 +1,9 @@
 //! One suite run: the clients, target and scorers built once, then rows streamed through a
 //! bounded pipeline.
 //!
-//! The reader runs on a blocking thread and feeds a channel of a few rows per slot, so memory
-//! stays flat whatever the dataset's size. `buffer_unordered(concurrency)` keeps that many rows
+//! Rows arrive as a stream from the suite's [`crate::source`] (a file read on a blocking
+//! thread, or a stored dataset or traces read a page at a time), pulled only as fast as slots
+//! free, so memory stays flat whatever the dataset's size. `buffer_unordered(concurrency)` keeps that many rows
 //! in flight; each row calls the target, then runs every scorer at once. A second stage writes
 //! each evaluated row to the sink completely before it is counted, with up to twice as many
 //! writes in flight, so a pause in the store does not hold up evaluation. Endpoint limits hold across rows because every row
@@ -29,6 +30,7 @@ use crate::results::ResultsFiles;
 use crate::rows::EvalRow;
 use crate::scorer::{ScoreInput, Scorer};
 use crate::sink::{PriorRow, ResultSink, RunFinish, RunPlan, RunRef};
+use crate::source::StoredData;
 use crate::suite::{EndpointSpec, LoadedSuite, TargetSpec};
 use crate::summary::{RunReport, Summary};
 use crate::target::{CommandTarget, Target};
@@ -55,6 +57,9 @@ pub struct RunOptions {
     /// Keep every row's scores in the report's `rows_table` (for the `JUnit` and Markdown reports);
     /// off, memory stays flat in the number of rows.
     pub keep_rows: bool,
+    /// Where stored datasets and traces are read (the tracking URI's store or server); a
+    /// suite with a file dataset needs none.
+    pub stored: Option<Arc<dyn StoredData>>,
 }
 
 /// What the pipeline reports as it goes, for a progress bar.
@@ -190,18 +195,6 @@ fn prepare(
     })
 }
 
-type RowSource = Box<dyn Iterator<Item = Result<EvalRow, EngineError>> + Send>;
-
-fn open_rows(loaded: &LoadedSuite) -> Result<RowSource, EngineError> {
-    let path = loaded.resolve(&loaded.suite.dataset.path);
-    let rows = crate::rows::open(
-        &path,
-        loaded.suite.dataset.format,
-        &loaded.suite.dataset.columns,
-    )?;
-    Ok(Box::new(rows))
-}
-
 async fn evaluate_row(prepared: &Prepared, row: EvalRow) -> RowResult {
     let start_ns = now_ns();
     let started = Instant::now();
@@ -272,15 +265,16 @@ pub async fn run_suite(
 ) -> Result<RunReport, EngineError> {
     let suite = &loaded.suite;
     let prepared = Arc::new(prepare(loaded, &options, cache)?);
-    // Opening the file first: a missing dataset is a bad suite, not a failed run.
-    let rows = open_rows(loaded)?;
+    // Opening the source first: a missing file or an unknown dataset is a bad suite, not a
+    // failed run.
+    let source = crate::source::open(loaded, options.stored.clone()).await?;
     let scorer_names: Vec<String> = prepared.scorers.iter().map(|s| s.name.clone()).collect();
     let plan = RunPlan {
         experiment: suite.experiment.clone(),
         run_name: options.run_name.clone(),
         suite_name: loaded.name(),
         suite_digest: loaded.digest.clone(),
-        dataset_path: loaded.resolve(&suite.dataset.path).display().to_string(),
+        dataset: source.dataset,
         scorers: scorer_names.clone(),
     };
     let (run, prior): (RunRef, Vec<PriorRow>) = match &options.resume {
@@ -297,16 +291,9 @@ pub async fn run_suite(
     progress.started(done.len() as u64);
 
     let concurrency = options.concurrency.unwrap_or(suite.concurrency).max(1);
-    let (sender, receiver) = tokio::sync::mpsc::channel(concurrency * 2);
-    let reader = tokio::task::spawn_blocking(move || {
-        for row in rows {
-            if sender.blocking_send(row).is_err() {
-                break;
-            }
-        }
-    });
     let stopped = stop.clone();
-    let pipeline = tokio_stream(receiver)
+    let pipeline = source
+        .rows
         .take_while(move |_| std::future::ready(!*stopped.borrow()))
         .filter(move |row| std::future::ready(!matches!(row, Ok(row) if done.contains(&row.index))))
         .map({
@@ -369,7 +356,6 @@ pub async fn run_suite(
             }
         }
     }
-    reader.abort();
     prepared.target.close().await;
     progress.finished();
     summary.cache_hits = prepared.clients.iter().map(|c| c.stats().cache_hits).sum();
@@ -439,13 +425,4 @@ impl<T> Drop for Spawned<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// The receiver as a stream, without pulling in `tokio-stream` for one adapter.
-fn tokio_stream<T: Send + 'static>(
-    receiver: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> {
-    futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    })
 }

@@ -44,8 +44,19 @@ pub struct RunPlan {
     pub run_name: Option<String>,
     pub suite_name: String,
     pub suite_digest: String,
-    pub dataset_path: String,
+    /// The rows' source, logged as the run's dataset input.
+    pub dataset: DatasetRef,
     pub scorers: Vec<String>,
+}
+
+/// A run's dataset input as MLflow records it: `name`, `digest`, `source_type` and the
+/// `source` (JSON text).
+#[derive(Debug, Clone)]
+pub struct DatasetRef {
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
 }
 
 /// An open run.
@@ -505,22 +516,16 @@ impl ResultSink for StoreSink {
                 ],
             })
             .await?;
-        let dataset_name = std::path::Path::new(&plan.dataset_path)
-            .file_name()
-            .map_or_else(
-                || plan.dataset_path.clone(),
-                |n| n.to_string_lossy().into_owned(),
-            );
         self.store
             .log_inputs(
                 &run.info.run_id,
                 vec![DatasetInput {
                     tags: vec![Tag::new("mlflow.data.context", "evaluation")],
                     dataset: Dataset {
-                        name: dataset_name,
-                        digest: plan.suite_digest.chars().take(8).collect(),
-                        source_type: "local".into(),
-                        source: serde_json::json!({"uri": plan.dataset_path}).to_string(),
+                        name: plan.dataset.name.clone(),
+                        digest: plan.dataset.digest.clone(),
+                        source_type: plan.dataset.source_type.clone(),
+                        source: plan.dataset.source.clone(),
                         schema: None,
                         profile: None,
                     },

@@ -24,7 +24,18 @@ pub struct LoadedSuite {
     /// named by environment variable, not written).
     pub digest: String,
     pub suite: Suite,
+    /// The lines of the fields that can turn out wrong only at run time (an unknown dataset
+    /// name). Not the text itself: a header may hold an interpolated secret.
+    field_lines: BTreeMap<&'static str, usize>,
 }
+
+/// Fields checked against the store when the run opens its dataset.
+const RUNTIME_FIELDS: [&str; 4] = [
+    "dataset.evaluation_dataset",
+    "dataset.evaluation_dataset_id",
+    "dataset.traces.experiment",
+    "dataset.traces.filter",
+];
 
 impl LoadedSuite {
     /// The suite's name: its `name`, else the file's stem.
@@ -35,6 +46,18 @@ impl LoadedSuite {
                 .file_stem()
                 .map_or_else(|| "suite".to_owned(), |s| s.to_string_lossy().into_owned())
         })
+    }
+
+    /// An error in `field` (a dotted path) found after loading, shaped like a load error:
+    /// `file:line: field: message`.
+    #[must_use]
+    pub fn field_error(&self, field: &str, message: &str) -> SuiteError {
+        SuiteError {
+            path: self.path.clone(),
+            line: self.field_lines.get(field).copied(),
+            column: None,
+            message: format!("{field}: {message}"),
+        }
     }
 
     /// `path` taken relative to the suite file's folder unless absolute.
@@ -88,14 +111,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedS
         path.clone_into(&mut e.path);
         e
     })?;
-    let digest =
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .fold(String::with_capacity(64), |mut hex, byte| {
-                use std::fmt::Write as _;
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            });
+    let digest = hex(&Sha256::digest(text.as_bytes()));
     let base_dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -105,7 +121,22 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedS
         base_dir,
         digest,
         suite,
+        field_lines: RUNTIME_FIELDS
+            .into_iter()
+            .filter_map(|field| Some((field, line_of(&text, field)?)))
+            .collect(),
     })
+}
+
+/// Bytes as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 /// Parses interpolated suite text and checks what serde cannot (names, references).
@@ -133,17 +164,35 @@ pub fn parse(text: &str) -> Result<Suite, SuiteError> {
     Ok(suite)
 }
 
-/// The line where a dotted field path's last key first appears, for semantic errors found
-/// after parsing (a best effort: the key's first occurrence).
+/// The line of a dotted field path (`scorers[0].judge`, `dataset.traces.filter`), for
+/// semantic errors found after parsing: each key's first occurrence at or after the line of
+/// the key before it, written as a block key or inside a flow mapping (`{path: a, …}`). A
+/// best effort: lists are not counted.
 fn line_of(text: &str, field: &str) -> Option<usize> {
-    let key = field.rsplit('.').next()?;
-    let key = key.split('[').next()?;
-    text.lines()
-        .position(|line| {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0;
+    for key in field.split('.') {
+        let key = key.split('[').next()?;
+        let written = format!("{key}:");
+        let at_start = |line: &&str| {
             let trimmed = line.trim_start().trim_start_matches("- ");
-            trimmed.starts_with(&format!("{key}:"))
-        })
-        .map(|i| i + 1)
+            trimmed.starts_with(&written)
+        };
+        let in_flow = |line: &&str| {
+            line.match_indices(&written).any(|(at, _)| {
+                line[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c == '{' || c == ',' || c == ' ')
+            })
+        };
+        let rest = &lines[from..];
+        from += rest
+            .iter()
+            .position(at_start)
+            .or_else(|| rest.iter().position(in_flow))?;
+    }
+    Some(from + 1)
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}`; `$${` stays a literal `${`. An unset variable
@@ -245,18 +294,47 @@ pub struct Suite {
     pub prices: BTreeMap<String, PriceSpec>,
 }
 
-/// Where the rows come from.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// Where the rows come from: exactly one of `path`, `evaluation_dataset`,
+/// `evaluation_dataset_id` and `traces`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     /// A CSV, JSONL or Parquet file, relative to the suite file.
-    pub path: String,
-    /// `csv`, `jsonl` or `parquet`; by default from the file's extension.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// `csv`, `jsonl` or `parquet`; by default from the file's extension (`path` only).
     #[serde(default)]
     pub format: Option<DataFormat>,
-    /// Which columns become inputs, expectations and recorded outputs.
+    /// Which columns become inputs, expectations and recorded outputs (`path` only).
     #[serde(default)]
     pub columns: ColumnsSpec,
+    /// A stored MLflow evaluation dataset (`mlflow.genai.datasets.create_dataset`), by name:
+    /// its records' inputs, expectations, outputs and tags, in the store's record order.
+    #[serde(default)]
+    pub evaluation_dataset: Option<String>,
+    /// A stored MLflow evaluation dataset by id (`d-…`).
+    #[serde(default)]
+    pub evaluation_dataset_id: Option<String>,
+    /// Stored traces selected by an MLflow trace filter, oldest first: each trace's request
+    /// becomes `inputs`, its response recorded `outputs`, its expectation assessments
+    /// `expectations`.
+    #[serde(default)]
+    pub traces: Option<TracesSpec>,
+}
+
+/// Traces as rows, as `mlflow.genai.evaluate(data=mlflow.search_traces(...))` takes them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TracesSpec {
+    /// The experiment whose traces are read.
+    pub experiment: String,
+    /// An MLflow trace search filter, e.g. `"trace.status = 'OK' AND tags.env = 'prod'"`
+    /// (default: every trace).
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// At most this many traces (the oldest that match).
+    #[serde(default)]
+    pub max_rows: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -723,6 +801,63 @@ pub struct PriceSpec {
     pub output: f64,
 }
 
+impl DatasetSpec {
+    /// Exactly one source; file options only with a file.
+    fn check(&self) -> Result<(), (String, String)> {
+        let sources = [
+            ("path", self.path.is_some()),
+            ("evaluation_dataset", self.evaluation_dataset.is_some()),
+            (
+                "evaluation_dataset_id",
+                self.evaluation_dataset_id.is_some(),
+            ),
+            ("traces", self.traces.is_some()),
+        ];
+        let named: Vec<&str> = sources
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| *n)
+            .collect();
+        match named.as_slice() {
+            [] => {
+                return Err((
+                    "dataset".into(),
+                    "name one source: path, evaluation_dataset, evaluation_dataset_id or traces"
+                        .into(),
+                ));
+            }
+            [_] => {}
+            [_, second, ..] => {
+                return Err((
+                    format!("dataset.{second}"),
+                    format!("one source per suite, not {}", named.join(" and ")),
+                ));
+            }
+        }
+        if self.path.is_none() {
+            let columns = &self.columns;
+            let mapped = !columns.inputs.is_empty()
+                || !columns.expectations.is_empty()
+                || !columns.tags.is_empty()
+                || columns.outputs.is_some()
+                || columns.id.is_some()
+                || columns.context.is_some();
+            if self.format.is_some() {
+                return Err(("dataset.format".into(), "applies to `path` only".into()));
+            }
+            if mapped {
+                return Err(("dataset.columns".into(), "applies to `path` only".into()));
+            }
+        }
+        if let Some(traces) = &self.traces
+            && traces.max_rows == Some(0)
+        {
+            return Err(("dataset.max_rows".into(), "must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
 impl Suite {
     /// Checks references and values that the types alone cannot: (field path, message).
     fn check(&self) -> Result<(), (String, String)> {
@@ -755,6 +890,7 @@ impl Suite {
                 return Err((format!("gate.{name}"), format!("no scorer named '{name}'")));
             }
         }
+        self.dataset.check()?;
         if let TargetSpec::Command(command) = &self.target
             && command.argv.is_empty()
         {
@@ -790,6 +926,47 @@ mod tests {
         let error = parse(text).unwrap_err();
         assert!(error.message.contains("treshold"), "{}", error.message);
         assert!(error.line.is_some());
+    }
+
+    #[test]
+    fn exactly_one_dataset_source() {
+        let suite = |dataset: &str| {
+            format!(
+                "experiment: e\ndataset: {dataset}\ntarget: {{kind: recorded}}\nscorers:\n  - kind: exact_match\n"
+            )
+        };
+        let parsed = parse(&suite("{evaluation_dataset: qa}")).unwrap();
+        assert_eq!(parsed.dataset.evaluation_dataset.as_deref(), Some("qa"));
+        let parsed = parse(&suite(
+            "{traces: {experiment: prod, filter: \"trace.status = 'OK'\", max_rows: 5}}",
+        ))
+        .unwrap();
+        assert_eq!(parsed.dataset.traces.unwrap().max_rows, Some(5));
+        let error = parse(&suite("{path: d.jsonl, evaluation_dataset: qa}")).unwrap_err();
+        assert_eq!(error.line, Some(2));
+        assert_eq!(
+            error.message,
+            "dataset.evaluation_dataset: one source per suite, not path and evaluation_dataset"
+        );
+        let error = parse(&suite("{}")).unwrap_err();
+        assert!(
+            error.message.starts_with("dataset: name one source"),
+            "{}",
+            error.message
+        );
+        let error = parse(&suite("{evaluation_dataset: qa, format: csv}")).unwrap_err();
+        assert_eq!(error.message, "dataset.format: applies to `path` only");
+        let error = parse(&suite("{traces: {experimnt: prod}}")).unwrap_err();
+        assert!(error.message.contains("experimnt"), "{}", error.message);
+    }
+
+    #[test]
+    fn field_lines_follow_the_path() {
+        let text = "experiment: e\nname: n\ndataset:\n  traces: {experiment: prod, filter: x}\n";
+        assert_eq!(line_of(text, "experiment"), Some(1));
+        assert_eq!(line_of(text, "dataset.traces.experiment"), Some(4));
+        assert_eq!(line_of(text, "dataset.traces.filter"), Some(4));
+        assert_eq!(line_of(text, "dataset.evaluation_dataset"), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Workspace {
         path
     }
 
-    fn db(&self) -> String {
+    pub(crate) fn db(&self) -> String {
         format!("sqlite:///{}", self.path("judgeflow.db").display())
     }
 
@@ -62,11 +62,11 @@ impl Workspace {
         command
     }
 
-    async fn run(&self, suite: &Path, extra: &[&str]) -> Output {
+    pub(crate) async fn run(&self, suite: &Path, extra: &[&str]) -> Output {
         self.command(suite, extra).output().await.unwrap()
     }
 
-    async fn store(&self) -> SqliteStore {
+    pub(crate) async fn store(&self) -> SqliteStore {
         SqliteStore::open(SqliteOptions::from_uri(&self.db(), "mlflow-artifacts:").unwrap())
             .await
             .unwrap()
@@ -92,7 +92,7 @@ pub(crate) fn scorer<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no scorer {name} in {report}"))
 }
 
-async fn run_traces(store: &SqliteStore, run_id: &str) -> Vec<TraceInfo> {
+pub(crate) async fn run_traces(store: &SqliteStore, run_id: &str) -> Vec<TraceInfo> {
     let run = store.get_run(run_id).await.unwrap();
     let page = store
         .search_traces(&TraceQuery {

@@ -13,8 +13,8 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use crate::eval::{Workspace, report, scorer};
 
 /// A `judgeflow server` process on its own store and artifact folder.
-struct Server {
-    url: String,
+pub(crate) struct Server {
+    pub(crate) url: String,
     _child: tokio::process::Child,
     _dir: tempfile::TempDir,
     http: reqwest::Client,
@@ -23,13 +23,16 @@ struct Server {
 impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.db");
+        Self::start_on(dir, &db).await
+    }
+
+    /// A server on the store file `db` (filled beforehand), its artifacts under `dir`.
+    pub(crate) async fn start_on(dir: tempfile::TempDir, db: &Path) -> Self {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_judgeflow"))
             .args(["server", "--host", "127.0.0.1", "--port", "0"])
             .arg("--backend-store-uri")
-            .arg(format!(
-                "sqlite:///{}",
-                dir.path().join("server.db").display()
-            ))
+            .arg(format!("sqlite:///{}", db.display()))
             .arg("--artifacts-destination")
             .arg(dir.path().join("artifacts"))
             .env("JUDGEFLOW_LOG", "info")
@@ -87,13 +90,13 @@ impl Server {
         response.json().await.unwrap()
     }
 
-    async fn run(&self, run_id: &str) -> Value {
+    pub(crate) async fn run(&self, run_id: &str) -> Value {
         self.get_json("/api/2.0/mlflow/runs/get", &[("run_id", run_id)])
             .await["run"]
             .clone()
     }
 
-    async fn run_traces(&self, experiment_id: &str, run_id: &str) -> Vec<Value> {
+    pub(crate) async fn run_traces(&self, experiment_id: &str, run_id: &str) -> Vec<Value> {
         let page = self
             .post_json(
                 "/api/3.0/mlflow/traces/search",
@@ -139,7 +142,7 @@ impl Server {
     }
 }
 
-fn eval_command(
+pub(crate) fn eval_command(
     ws: &Workspace,
     uri: &str,
     suite: &Path,
@@ -161,7 +164,7 @@ fn eval_command(
     command
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

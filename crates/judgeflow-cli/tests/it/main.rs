@@ -4,6 +4,7 @@
 
 mod eval;
 mod eval_http;
+mod eval_sources;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,0 +1,427 @@
+//! `judgeflow eval run` over stored sources: an MLflow evaluation dataset and traces chosen by
+//! a filter, read from a SQLite store directly and from a real `judgeflow server` on the same
+//! file. The store is filled through its own API, the real binary runs, and the results are
+//! read back from the store or the server.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use judgeflow_domain::evaluation_datasets::RecordUpsert;
+use judgeflow_domain::traces::new_assessment_id;
+use judgeflow_domain::{
+    Assessment, AssessmentKind, AssessmentSource, ExpectationValue, TraceInfo, TraceState,
+};
+use judgeflow_store::{
+    DatasetStore, NewEvaluationDataset, NewExperiment, TraceStore, TrackingStore,
+};
+use serde_json::{Map, Value, json};
+
+use crate::eval::{Workspace, report, run_traces, scorer};
+use crate::eval_http::{Server, eval_command, stderr};
+
+/// What the fill made: the dataset's id and digest, and the traces' ids (oldest first).
+struct Filled {
+    dataset_id: String,
+    digest: String,
+    trace_ids: Vec<String>,
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("an object literal"),
+    }
+}
+
+/// Experiment `prod` with a dataset `qa` of three records (the last one's recorded output is
+/// wrong) and three traces: two tagged `env=prod` answering right, one `env=dev`.
+async fn fill(ws: &Workspace) -> Filled {
+    let store = ws.store().await;
+    let experiment_id = store
+        .create_experiment(NewExperiment {
+            name: "prod".into(),
+            artifact_location: None,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    let dataset = store
+        .create_dataset(NewEvaluationDataset {
+            name: "qa".into(),
+            tags: vec![],
+            experiment_ids: vec![experiment_id.clone()],
+        })
+        .await
+        .unwrap();
+    let records = (0..3)
+        .map(|i| RecordUpsert {
+            inputs: object(json!({"question": format!("question {i}")})),
+            outputs: Some(json!(if i < 2 {
+                format!("question {i}")
+            } else {
+                "nope".into()
+            })),
+            expectations: Some(object(
+                json!({"expected_response": format!("question {i}")}),
+            )),
+            tags: Some(object(json!({"batch": "seed"}))),
+            source: None,
+        })
+        .collect();
+    store
+        .upsert_dataset_records(&dataset.dataset_id, records)
+        .await
+        .unwrap();
+    let digest = store.get_dataset(&dataset.dataset_id).await.unwrap().digest;
+    let mut trace_ids = Vec::new();
+    for (i, env) in ["prod", "prod", "dev"].into_iter().enumerate() {
+        let otel_trace_id = (i as u128 + 1).to_be_bytes();
+        let trace_id = judgeflow_domain::traces::trace_id_from_otel(&otel_trace_id);
+        let expectation = Assessment {
+            assessment_id: new_assessment_id(),
+            name: "expected_response".into(),
+            trace_id: trace_id.clone(),
+            span_id: None,
+            source: AssessmentSource {
+                source_type: "HUMAN".into(),
+                source_id: Some("ada".into()),
+            },
+            create_time_ms: 1_700_000_000_000,
+            last_update_time_ms: 1_700_000_000_000,
+            kind: AssessmentKind::Expectation(ExpectationValue::Value(json!(format!(
+                "question {i}"
+            )))),
+            rationale: None,
+            metadata: BTreeMap::new(),
+            overrides: None,
+            valid: true,
+        };
+        let answer = if env == "prod" {
+            format!("question {i}")
+        } else {
+            "something else".into()
+        };
+        let question = json!({"question": format!("question {i}")}).to_string();
+        // The prod traces hold a root span, as the `mlflow` client exports it (inputs and
+        // outputs as JSON text), and cut previews: the span must win. The dev trace has only
+        // its previews.
+        let (request_preview, response_preview) = if env == "prod" {
+            let root = root_span(otel_trace_id, &question, &json!(answer).to_string());
+            store.log_spans(&experiment_id, vec![root]).await.unwrap();
+            (question[..8].to_owned(), answer[..4].to_owned())
+        } else {
+            (question.clone(), json!(answer).to_string())
+        };
+        store
+            .start_trace(TraceInfo {
+                trace_id: trace_id.clone(),
+                client_request_id: None,
+                experiment_id: experiment_id.clone(),
+                request_time_ms: 1_700_000_000_000 + i as i64 * 1000,
+                execution_duration_ms: Some(5),
+                state: TraceState::Ok,
+                request_preview: Some(request_preview),
+                response_preview: Some(response_preview),
+                trace_metadata: BTreeMap::new(),
+                tags: BTreeMap::from([("env".to_owned(), env.to_owned())]),
+                assessments: vec![expectation],
+            })
+            .await
+            .unwrap();
+        trace_ids.push(trace_id);
+    }
+    store.close().await;
+    Filled {
+        dataset_id: dataset.dataset_id,
+        digest,
+        trace_ids,
+    }
+}
+
+/// The report of a run that exited 0.
+fn passed(output: &Output) -> Value {
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+    report(output)
+}
+
+/// A run refused before it started: exit code 2 and one line naming the suite file, the
+/// dataset's line (2 in [`suite`]) and the field, saying `expected`.
+fn refused(output: &Output, expected: &str) {
+    let text = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    assert!(text.contains("suite.yaml:2: dataset."), "{text}");
+    assert!(text.contains(expected), "{text}");
+}
+
+/// A root span whose inputs and outputs are JSON text, as MLflow's tracing exports them.
+fn root_span(trace_id: [u8; 16], inputs: &str, outputs: &str) -> judgeflow_domain::SpanRecord {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    let text = |key: &str, value: &str| KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..KeyValue::default()
+    };
+    let span = Span {
+        trace_id: trace_id.to_vec(),
+        span_id: trace_id[8..].to_vec(),
+        name: "app".into(),
+        start_time_unix_nano: 1_700_000_000_000_000_000,
+        end_time_unix_nano: 1_700_000_000_005_000_000,
+        attributes: vec![
+            text("mlflow.spanType", "\"CHAIN\""),
+            text("mlflow.spanInputs", inputs),
+            text("mlflow.spanOutputs", outputs),
+        ],
+        ..Span::default()
+    };
+    judgeflow_api::span_record(&span).unwrap()
+}
+
+fn suite(experiment: &str, dataset: &str) -> String {
+    format!(
+        "experiment: {experiment}\ndataset: {dataset}\ntarget: {{kind: recorded}}\n\
+         scorers:\n  - {{kind: exact_match}}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_evaluation_dataset_by_name_or_id_from_a_sqlite_store() {
+    let ws = Workspace::new(0);
+    let filled = fill(&ws).await;
+    for dataset in [
+        "{evaluation_dataset: qa}".to_owned(),
+        format!("{{evaluation_dataset_id: {}}}", filled.dataset_id),
+    ] {
+        let path = ws.suite(&suite("evals", &dataset));
+        let output = ws.run(&path, &["--json"]).await;
+        let report = passed(&output);
+        assert_eq!(report["rows"], 3);
+        let mean = scorer(&report, "exact_match")["mean"].as_f64().unwrap();
+        assert!((mean - 2.0 / 3.0).abs() < 1e-9, "{mean}");
+
+        let store = ws.store().await;
+        let run_id = report["run_id"].as_str().unwrap();
+        let run = store.get_run(run_id).await.unwrap();
+        let input = &run.inputs.dataset_inputs[0].dataset;
+        assert_eq!(
+            (input.name.as_str(), input.source_type.as_str()),
+            ("qa", "mlflow_evaluation_dataset")
+        );
+        assert_eq!(input.digest, filled.digest);
+        assert_eq!(
+            serde_json::from_str::<Value>(&input.source).unwrap(),
+            json!({"dataset_id": filled.dataset_id})
+        );
+        let mut traces = run_traces(&store, run_id).await;
+        traces.sort_by_key(|t| t.tags["judgeflow.eval.row_index"].clone());
+        assert_eq!(traces.len(), 3);
+        // Row i is the i-th record in the store's order, its id the row id.
+        let records = store
+            .get_dataset_records(&filled.dataset_id, 10, None)
+            .await
+            .unwrap()
+            .items;
+        for (trace, record) in traces.iter().zip(&records) {
+            // (Row tags reach `EvalRow::tags` as a file's tag columns do; the sinks do not
+            // write row tags to traces for any source yet.)
+            assert_eq!(
+                trace.tags["judgeflow.eval.row_id"],
+                record.dataset_record_id
+            );
+            assert_eq!(
+                trace.request_preview.as_deref(),
+                Some(Value::Object(record.inputs.clone()).to_string().as_str())
+            );
+        }
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_by_filter_from_a_sqlite_store_score_recorded_outputs_and_resume() {
+    let ws = Workspace::new(0);
+    let filled = fill(&ws).await;
+    // The run writes into the experiment it reads: its own rows must never become rows.
+    let path = ws.suite(&suite(
+        "prod",
+        "{traces: {experiment: prod, filter: \"tags.env = 'prod'\"}}",
+    ));
+    let output = ws.run(&path, &["--json"]).await;
+    let first = passed(&output);
+    assert_eq!(first["rows"], 2);
+    assert_eq!(scorer(&first, "exact_match")["mean"], 1.0);
+    let run_id = first["run_id"].as_str().unwrap();
+
+    let store = ws.store().await;
+    let run = store.get_run(run_id).await.unwrap();
+    let input = &run.inputs.dataset_inputs[0].dataset;
+    assert_eq!(
+        (input.name.as_str(), input.source_type.as_str()),
+        ("traces:prod", "mlflow_traces")
+    );
+    let traces = run_traces(&store, run_id).await;
+    let by_index: BTreeMap<String, &TraceInfo> = traces
+        .iter()
+        .map(|t| (t.tags["judgeflow.eval.row_index"].clone(), t))
+        .collect();
+    // Oldest first: row i is the i-th trace, its expectation carried over.
+    for (index, trace_id) in filled.trace_ids[..2].iter().enumerate() {
+        let row = by_index[&index.to_string()];
+        assert_eq!(&row.tags["judgeflow.eval.row_id"], trace_id);
+        // The root span's inputs, not the cut preview.
+        assert_eq!(
+            row.request_preview.as_deref(),
+            Some(
+                json!({"question": format!("question {index}")})
+                    .to_string()
+                    .as_str()
+            )
+        );
+        assert!(
+            row.assessments.iter().any(|a| a.name == "expected_response"
+                && matches!(a.kind, AssessmentKind::Expectation(_)))
+        );
+    }
+    store.close().await;
+
+    let output = ws.run(&path, &["--json", "--resume", run_id]).await;
+    let resumed = passed(&output);
+    assert_eq!(resumed["resumed_rows"], 2);
+    assert_eq!(resumed["rows"], 2);
+    let store = ws.store().await;
+    assert_eq!(run_traces(&store, run_id).await.len(), 2);
+    store.close().await;
+
+    let path = ws.suite(&suite("evals", "{traces: {experiment: prod, max_rows: 1}}"));
+    let output = ws.run(&path, &["--json"]).await;
+    assert_eq!(passed(&output)["rows"], 1);
+
+    // A trace without spans: its previews are its request and response.
+    let path = ws.suite(&suite(
+        "evals",
+        "{traces: {experiment: prod, filter: \"tags.env = 'dev'\"}}",
+    ));
+    let output = ws.run(&path, &["--json"]).await;
+    let dev = passed(&output);
+    assert_eq!(dev["rows"], 1);
+    assert_eq!(scorer(&dev, "exact_match")["mean"], 0.0);
+    let store = ws.store().await;
+    let traces = run_traces(&store, dev["run_id"].as_str().unwrap()).await;
+    assert_eq!(
+        traces[0].request_preview.as_deref(),
+        Some(r#"{"question":"question 2"}"#)
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_references_are_one_line_and_exit_2() {
+    let ws = Workspace::new(0);
+    fill(&ws).await;
+    for (dataset, expected) in [
+        (
+            "{evaluation_dataset: nope}",
+            "dataset.evaluation_dataset: no evaluation dataset named 'nope'",
+        ),
+        (
+            "{evaluation_dataset_id: d-0000}",
+            "dataset.evaluation_dataset_id: no evaluation dataset with id 'd-0000'",
+        ),
+        (
+            "{traces: {experiment: nowhere}}",
+            "dataset.traces.experiment: no experiment named 'nowhere'",
+        ),
+        (
+            "{traces: {experiment: prod, filter: \"tags.env = = 'x'\"}}",
+            "dataset.traces.filter: ",
+        ),
+    ] {
+        let path = ws.suite(&suite("bad", dataset));
+        let output = ws.run(&path, &[]).await;
+        refused(&output, expected);
+        assert!(output.stdout.is_empty());
+    }
+    // Nothing was started for any of them.
+    let store = ws.store().await;
+    assert!(store.get_experiment_by_name("bad").await.is_err());
+    store.close().await;
+}
+
+async fn server_on(ws: &Workspace) -> Server {
+    let db = ws.path("judgeflow.db");
+    Server::start_on(tempfile::tempdir().unwrap(), Path::new(&db)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_sources_through_a_judgeflow_server() {
+    let ws = Workspace::new(0);
+    let filled = fill(&ws).await;
+    let server = server_on(&ws).await;
+    for (dataset, rows, mean, source_type) in [
+        (
+            "{evaluation_dataset: qa}",
+            3,
+            2.0 / 3.0,
+            "mlflow_evaluation_dataset",
+        ),
+        (
+            "{traces: {experiment: prod, filter: \"tags.env = 'prod'\"}}",
+            2,
+            1.0,
+            "mlflow_traces",
+        ),
+    ] {
+        let path = ws.suite(&suite("prod", dataset));
+        let output = eval_command(&ws, &server.url, &path, &["--json"])
+            .output()
+            .await
+            .unwrap();
+        let report = passed(&output);
+        assert_eq!(report["rows"], rows, "{dataset}");
+        let got = scorer(&report, "exact_match")["mean"].as_f64().unwrap();
+        assert!((got - mean).abs() < 1e-9, "{dataset}: {got}");
+        let run = server.run(report["run_id"].as_str().unwrap()).await;
+        let input = &run["inputs"]["dataset_inputs"][0]["dataset"];
+        assert_eq!(input["source_type"], source_type);
+        if source_type == "mlflow_evaluation_dataset" {
+            assert_eq!(input["digest"], filled.digest.as_str());
+        }
+        let traces = server
+            .run_traces(
+                report["experiment_id"].as_str().unwrap(),
+                report["run_id"].as_str().unwrap(),
+            )
+            .await;
+        assert_eq!(traces.len(), rows, "{dataset}");
+        if source_type == "mlflow_traces" {
+            let mut ids: Vec<&str> = traces
+                .iter()
+                .map(|t| t["tags"]["judgeflow.eval.row_id"].as_str().unwrap())
+                .collect();
+            ids.sort_unstable();
+            assert_eq!(ids, [&filled.trace_ids[0], &filled.trace_ids[1]]);
+        }
+    }
+    for (dataset, expected) in [
+        (
+            "{evaluation_dataset: nope}",
+            "no evaluation dataset named 'nope' in tracking server",
+        ),
+        (
+            "{traces: {experiment: prod, filter: \"tags.env = = 'x'\"}}",
+            "dataset.traces.filter: ",
+        ),
+    ] {
+        let path = ws.suite(&suite("prod", dataset));
+        let output = eval_command(&ws, &server.url, &path, &[])
+            .output()
+            .await
+            .unwrap();
+        refused(&output, expected);
+    }
+}

@@ -3,12 +3,13 @@
 //!
 //! Rows arrive as a stream from the suite's [`crate::source`] (a file read on a blocking
 //! thread, or a stored dataset or traces read a page at a time), pulled only as fast as slots
-//! free, so memory stays flat whatever the dataset's size. `buffer_unordered(concurrency)` keeps that many rows
-//! in flight; each row calls the target, then runs every scorer at once. A second stage writes
-//! each evaluated row to the sink completely before it is counted, with up to twice as many
-//! writes in flight, so a pause in the store does not hold up evaluation. Endpoint limits hold across rows because every row
-//! shares one [`LlmClient`] per endpoint. A stop request lets rows in flight finish and starts
-//! no new one; the run then ends `KILLED`, its finished rows kept for `--resume`.
+//! free, so memory stays flat whatever the dataset's size. `buffer_unordered(concurrency)`
+//! keeps that many rows in flight; each row calls the target, then runs every scorer at once.
+//! A second stage writes each evaluated row to the sink completely before it is counted, with
+//! up to twice as many writes in flight, so a pause in the store does not hold up evaluation.
+//! Endpoint limits hold across rows because every row shares one [`LlmClient`] per endpoint.
+//! A stop request lets rows in flight finish and starts no new one; the run then ends
+//! `KILLED`, its finished rows kept for `--resume`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;

@@ -8,9 +8,11 @@ use crate::suite::SuiteError;
 
 #[derive(Debug, Error)]
 pub enum EngineError {
-    #[error("{0}")]
+    // Transparent: the message is the inner error's, said once (`{:#}` would print a
+    // `"{0}"` wrapper and then its source again).
+    #[error(transparent)]
     Suite(#[from] SuiteError),
-    #[error("{0}")]
+    #[error(transparent)]
     Data(#[from] judgeflow_datafiles::DataError),
     /// A setting that cannot work (a missing API key, an unknown judge kind…).
     #[error("{0}")]

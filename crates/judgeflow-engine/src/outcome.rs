@@ -102,6 +102,8 @@ pub struct RowResult {
     pub inputs: Map<String, Value>,
     pub outputs: Option<Value>,
     pub expectations: Map<String, Value>,
+    /// The dataset row's tags, stored as tags of the row's trace.
+    pub tags: Map<String, Value>,
     pub retrieved_context: Option<Vec<String>>,
     pub start_ns: i64,
     pub end_ns: i64,

@@ -244,6 +244,7 @@ async fn evaluate_row(prepared: &Prepared, row: EvalRow) -> RowResult {
         inputs: row.inputs,
         outputs,
         expectations: row.expectations,
+        tags: row.tags,
         retrieved_context,
         start_ns,
         end_ns: now_ns(),

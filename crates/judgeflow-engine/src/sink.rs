@@ -210,10 +210,21 @@ pub(crate) fn row_trace(run: &RunRef, row: &RowResult) -> (Vec<Span>, TraceInfo)
     {
         spans.push(call_span(&trace, root_id, call));
     }
-    let mut tags = BTreeMap::from([
-        (ROW_INDEX_TAG.to_owned(), row.index.to_string()),
-        (keys::TRACE_NAME.to_owned(), "eval_row".to_owned()),
-    ]);
+    // The row's own tags first (text as is, other values as JSON), so that the engine's
+    // tags below win a clash.
+    let mut tags: BTreeMap<String, String> = row
+        .tags
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (key.clone(), text)
+        })
+        .collect();
+    tags.insert(ROW_INDEX_TAG.to_owned(), row.index.to_string());
+    tags.insert(keys::TRACE_NAME.to_owned(), "eval_row".to_owned());
     if let Some(id) = &row.id {
         tags.insert("judgeflow.eval.row_id".into(), id.clone());
     }

@@ -25,7 +25,8 @@ impl Workspace {
             .map(|i| {
                 json!({"inputs": {"question": format!("question {i}")},
                        "expectations": {"expected_response": format!("question {i}")},
-                       "outputs": format!("recorded {i}")})
+                       "outputs": format!("recorded {i}"),
+                       "tags": {"split": if i % 2 == 0 { "even" } else { "odd" }, "n": i}})
                 .to_string()
             })
             .collect();
@@ -165,7 +166,13 @@ async fn openai_target_with_deterministic_scorers_stores_the_mlflow_shape() {
     assert_eq!(traces.len(), 6);
     for trace in &traces {
         assert_eq!(trace.trace_metadata["mlflow.sourceRun"], run_id);
-        assert!(trace.tags.contains_key("judgeflow.eval.row_index"));
+        let index: usize = trace.tags["judgeflow.eval.row_index"].parse().unwrap();
+        // The dataset row's tags are the trace's tags.
+        assert_eq!(
+            trace.tags["split"],
+            if index % 2 == 0 { "even" } else { "odd" }
+        );
+        assert_eq!(trace.tags["n"], index.to_string());
         let exact = feedback(trace, "exact_match");
         assert_eq!(exact.source.source_type, "CODE");
         assert_eq!(exact.metadata["mlflow.assessment.sourceRunId"], run_id);

@@ -534,14 +534,12 @@ impl ResultSink for RestSink {
                 e.into()
             }
         })?;
-        let tag = |key: &str| {
-            run.data
-                .tags
-                .iter()
-                .find(|t| t.key == key)
-                .map(|t| t.value.clone())
-        };
-        check_resumable(run_id, plan, tag)?;
+        let tags = run.data.tags.iter();
+        check_resumable(
+            run_id,
+            plan,
+            tags.map(|t| (t.key.as_str(), t.value.as_str())),
+        )?;
         let experiment_id = run.info.experiment_id.clone();
         let mut complete = Vec::new();
         let mut partial = Vec::new();

@@ -281,18 +281,25 @@ fn file_chunks(
     })
 }
 
-/// Refuses to resume a run that is not an evaluation of this suite; `tag` reads the run's tags.
-pub(crate) fn check_resumable(
+/// Refuses to resume a run that is not an evaluation of this suite, given the run's tags.
+pub(crate) fn check_resumable<'a>(
     run_id: &str,
     plan: &RunPlan,
-    tag: impl Fn(&str) -> Option<String>,
+    tags: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Result<(), EngineError> {
-    if tag("mlflow.runType").as_deref() != Some("genai_evaluate") {
+    let (mut run_type, mut suite) = (None, "");
+    for (key, value) in tags {
+        match key {
+            "mlflow.runType" => run_type = Some(value),
+            "judgeflow.suite.name" => suite = value,
+            _ => {}
+        }
+    }
+    if run_type != Some("genai_evaluate") {
         return Err(EngineError::Resume(format!(
             "--resume: run {run_id} is not an evaluation run"
         )));
     }
-    let suite = tag("judgeflow.suite.name").unwrap_or_default();
     if suite != plan.suite_name {
         return Err(EngineError::Resume(format!(
             "--resume: run {run_id} is of suite '{suite}', not '{}'",
@@ -560,14 +567,12 @@ impl ResultSink for StoreSink {
             StoreError::NotFound(_) => EngineError::Resume(format!("--resume: no run {run_id}")),
             other => other.into(),
         })?;
-        let tag = |key: &str| {
-            run.data
-                .tags
-                .iter()
-                .find(|t| t.key == key)
-                .map(|t| t.value.clone())
-        };
-        check_resumable(run_id, plan, tag)?;
+        let tags = run.data.tags.iter();
+        check_resumable(
+            run_id,
+            plan,
+            tags.map(|t| (t.key.as_str(), t.value.as_str())),
+        )?;
         let filter = parse_filter(&format!("attribute.run_id = '{run_id}'"), &TRACES)
             .map_err(|e| EngineError::Resume(e.to_string()))?;
         let mut token = PageToken::default();

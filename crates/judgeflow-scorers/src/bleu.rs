@@ -12,14 +12,15 @@
 //! delete `<skipped>` and `-` + newline; newlines become spaces; unescape `&quot;`, `&amp;`,
 //! `&lt;`, `&gt;`; put spaces around the ASCII symbols `{|}~ [\]^_` `` ` `` `!"#$%&`
 //! `()*+ :;<=>?@ /` (and space itself); split `.` and `,` off unless both neighbours are
-//! digits; split `-` after a digit; then split on whitespace. Each step is a linear byte
-//! pass over reused buffers rather than a regex substitution.
+//! digits; split `-` after a digit; then split on whitespace. One linear pass over the bytes
+//! finds the tokens; only a word holding `.`, `,` or `-` goes through those three rules, on
+//! its own (see `Tokenizer13a::for_each_token`).
 
 use std::borrow::Cow;
 
 use crate::error::ScorerError;
 use crate::intern::Interner;
-use crate::unicode::{is_py_whitespace, py_split_bytes};
+use crate::unicode::{is_py_whitespace, py_split_bytes, py_whitespace_width};
 
 /// The highest n-gram order, as sacrebleu's default `max_ngram_order`.
 pub const MAX_NGRAM_ORDER: usize = 4;
@@ -187,11 +188,10 @@ impl Bleu {
         } else {
             text
         };
-        let spaced = match options.tokenizer {
-            BleuTokenizer::Thirteen => tokenizer.tokenize(text),
-            BleuTokenizer::None => text.as_bytes(),
-        };
-        py_split_bytes(spaced, token);
+        match options.tokenizer {
+            BleuTokenizer::Thirteen => tokenizer.for_each_token(text, token),
+            BleuTokenizer::None => py_split_bytes(text.as_bytes(), token),
+        }
     }
 
     /// Interns the hypothesis and leaves the ids of all its n-grams (orders 1 to 4, back to
@@ -352,7 +352,8 @@ fn compute_bleu(
     score
 }
 
-/// The `13a` tokenizer's buffers; the passes ping-pong between them.
+/// The `13a` tokenizer's buffers, for a word too long for `rule_gaps`: the rule passes
+/// ping-pong between them.
 #[derive(Default)]
 struct Tokenizer13a {
     a: Vec<u8>,
@@ -366,38 +367,108 @@ const fn is_13a_symbol(byte: u8) -> bool {
 }
 
 impl Tokenizer13a {
-    /// The tokenized text, whose whitespace-separated pieces are the tokens.
-    fn tokenize(&mut self, line: &str) -> &[u8] {
-        let line = line.trim_end_matches(is_py_whitespace);
-        // The language-independent part: Python `str.replace`s in sacrebleu's order (a
-        // deletion can create the next pattern, so the order matters). All patterns start
-        // with `<`, `-` + newline, newline or `&`, which one scan rules out in most texts.
-        let text: Cow<'_, str> = if memchr::memchr3(b'<', b'\n', b'&', line.as_bytes()).is_none() {
-            line.into()
-        } else {
-            let mut text = line.replace("<skipped>", "");
-            if text.contains('\n') {
-                text = text.replace("-\n", "").replace('\n', " ");
+    /// Calls `token` for each token of `line`, in order.
+    ///
+    /// The rules only ever insert spaces, so every token is a piece of the unescaped line,
+    /// and one pass finds them: whitespace ends a word, a symbol of the first rule is a token
+    /// of its own, and everything else belongs to the current word. The `.`, `,` and `-`
+    /// rules cannot reach across whitespace or a symbol (both are non-digits on either side,
+    /// and neither is ever consumed as the `.`, `,` or `-` of a match), so a word that holds
+    /// one of those three bytes goes through the rules on its own, padded with a space each
+    /// side as it would be in the whole line; every other word is a token as it stands.
+    fn for_each_token(&mut self, line: &str, mut token: impl FnMut(&[u8])) {
+        let text = unescape(line.trim_end_matches(is_py_whitespace));
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        // Which of `PERIOD_COMMA` and `DASH` the current word holds.
+        let mut special = 0_u8;
+        let mut i = 0;
+        while i < bytes.len() {
+            let class = BYTE_CLASS[usize::from(bytes[i])];
+            // Inside a word: ordinary bytes and `.`, `,`, `-`, flagged without a branch.
+            if class < SYMBOL {
+                special |= class;
+                i += 1;
+                continue;
             }
-            if text.contains('&') {
-                text = text
-                    .replace("&quot;", "\"")
-                    .replace("&amp;", "&")
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">");
+            let width = if class == MAYBE_SPACE {
+                match py_whitespace_width(&bytes[i..]) {
+                    0 => {
+                        i += 1;
+                        continue;
+                    }
+                    width => width,
+                }
+            } else {
+                1
+            };
+            if start < i {
+                self.word(&bytes[start..i], special, &mut token);
             }
-            text.into()
-        };
+            if class == SYMBOL {
+                token(&bytes[i..=i]);
+            }
+            special = 0;
+            i += width;
+            start = i;
+        }
+        if start < bytes.len() {
+            self.word(&bytes[start..], special, &mut token);
+        }
+    }
 
-        // The regex rules, one linear pass each. They only insert ASCII spaces next to ASCII
-        // bytes, so working on bytes is the same as on characters: a multi-byte character
-        // only ever plays the part of "[^0-9]", and is never split.
+    /// The tokens of one whitespace- and symbol-free word: itself, unless it holds a `.`,
+    /// `,` or `-`, which the last three rules may split off.
+    fn word(&mut self, word: &[u8], special: u8, token: &mut impl FnMut(&[u8])) {
+        if special == 0 {
+            token(word);
+            return;
+        }
+        if let Some(gaps) = rule_gaps(word) {
+            // Pieces between the gaps; bit k + 1 is the gap before `word[k]`.
+            let mut start = 0;
+            for end in 1..=word.len() {
+                if gaps & (1 << (end + 1)) != 0 {
+                    if start < end {
+                        token(&word[start..end]);
+                    }
+                    start = end;
+                }
+            }
+            if start < word.len() {
+                token(&word[start..]);
+            }
+            return;
+        }
+        // A word too long for the gap mask: the rules as byte passes.
         let (a, b) = (&mut self.a, &mut self.b);
         a.clear();
-        // sacrebleu pads the line with a space on each side and then spaces every symbol,
-        // spaces included. Only the number of spaces in a run differs if a space is written
-        // once instead of three times, and neither the later rules (which look at digits,
-        // `.`, `,` and `-`) nor the split on whitespace can tell.
+        a.push(b' ');
+        a.extend_from_slice(word);
+        a.push(b' ');
+        if special & PERIOD_COMMA != 0 {
+            split_period_comma_after_non_digit(a, b);
+            split_period_comma_before_non_digit(b, a);
+        }
+        if special & DASH != 0 {
+            split_dash_after_digit(a, b);
+            std::mem::swap(a, b);
+        }
+        // Only the rules' ASCII spaces can separate pieces here.
+        for piece in a.split(|&byte| byte == b' ') {
+            if !piece.is_empty() {
+                token(piece);
+            }
+        }
+    }
+
+    /// The whole line with every rule applied, as sacrebleu builds it (up to the number of
+    /// spaces in a run); the tests check the one-pass tokenizer against this.
+    #[cfg(test)]
+    fn spaced(&mut self, line: &str) -> &[u8] {
+        let text = unescape(line.trim_end_matches(is_py_whitespace));
+        let (a, b) = (&mut self.a, &mut self.b);
+        a.clear();
         a.push(b' ');
         for &byte in text.as_bytes() {
             if SPACED_SYMBOLS[usize::from(byte)] {
@@ -407,20 +478,70 @@ impl Tokenizer13a {
             }
         }
         a.push(b' ');
-        let text = text.as_bytes();
-        if memchr::memchr2(b'.', b',', text).is_some() {
-            split_period_comma_after_non_digit(a, b);
-            split_period_comma_before_non_digit(b, a);
-        }
-        if memchr::memchr(b'-', text).is_some() {
-            split_dash_after_digit(a, b);
-            std::mem::swap(a, b);
-        }
+        split_period_comma_after_non_digit(a, b);
+        split_period_comma_before_non_digit(b, a);
+        split_dash_after_digit(a, b);
+        std::mem::swap(a, b);
         a
     }
 }
 
-/// The bytes the first rule spaces, minus the space itself (see `tokenize`).
+/// The language-independent part of 13a: Python `str.replace`s in sacrebleu's order (a
+/// deletion can create the next pattern, so the order matters). All patterns start with `<`,
+/// `-` + newline, newline or `&`, which one scan rules out in most texts.
+fn unescape(line: &str) -> Cow<'_, str> {
+    if memchr::memchr3(b'<', b'\n', b'&', line.as_bytes()).is_none() {
+        return line.into();
+    }
+    let mut text = line.replace("<skipped>", "");
+    if text.contains('\n') {
+        text = text.replace("-\n", "").replace('\n', " ");
+    }
+    if text.contains('&') {
+        text = text
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
+    }
+    text.into()
+}
+
+/// Byte classes of the one-pass tokenizer. The rules only look at ASCII bytes, so a
+/// multi-byte character is ordinary unless it is Python whitespace. The classes inside a
+/// word are bit flags below `SYMBOL`, so the hot loop ORs them in and compares once.
+const ORDINARY: u8 = 0;
+/// `.` and `,`, which two of the last three rules may split off.
+const PERIOD_COMMA: u8 = 1;
+/// `-`, which the last rule may split off.
+const DASH: u8 = 2;
+/// A byte the first rule surrounds with spaces: a token of its own.
+const SYMBOL: u8 = 4;
+/// ASCII whitespace (as Python's `str.split` sees it), which ends a word.
+const ASCII_SPACE: u8 = 5;
+/// A lead byte of a multi-byte character that may be whitespace.
+const MAYBE_SPACE: u8 = 6;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [ORDINARY; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = match b {
+            b'.' | b',' => PERIOD_COMMA,
+            b'-' => DASH,
+            9..=13 | 0x1c..=0x20 => ASCII_SPACE,
+            0xc2 | 0xe1 | 0xe2 | 0xe3 => MAYBE_SPACE,
+            _ if is_13a_symbol(b) => SYMBOL,
+            _ => ORDINARY,
+        };
+        byte += 1;
+    }
+    table
+};
+
+/// The bytes the first rule spaces, minus the space itself (for `Tokenizer13a::spaced`).
+#[cfg(test)]
 static SPACED_SYMBOLS: [bool; 256] = {
     let mut table = [false; 256];
     let mut byte = 0;
@@ -431,25 +552,104 @@ static SPACED_SYMBOLS: [bool; 256] = {
     table
 };
 
-fn find_period_or_comma(src: &[u8], from: usize) -> Option<usize> {
-    let rest = src.get(from..)?;
-    memchr::memchr2(b'.', b',', rest).map(|at| from + at)
+fn is_period_or_comma(byte: u8) -> bool {
+    matches!(byte, b'.' | b',')
 }
 
+/// Where the last three rules put spaces in one word, without building the text: bit `p` is
+/// set when a space goes before byte `p` of the padded word `' ' + word + ' '` (so bit
+/// `k + 1` is the gap before `word[k]`). `None` for a word of over 61 bytes.
+///
+/// Each rule only inserts spaces, so its matches can be found on the padded word and the
+/// gaps of the rules before it:
+/// - `([^0-9])([.,])`: a match consumes both bytes, so a `.` or `,` right after a matched one
+///   cannot match as its `\2`.
+/// - `([.,])([^0-9])` runs on that output: a byte's successor is a space if the first rule
+///   put a gap there, and a match consumes its successor, which then cannot be a `\1`.
+/// - `([0-9])(-)`: a `-` whose predecessor, after the two rules, is a digit. Only a digit
+///   can be its `\1`, and a match consumes a `-`, so nothing is ever blocked.
+fn rule_gaps(word: &[u8]) -> Option<u64> {
+    let n = word.len();
+    if n + 2 >= 64 {
+        return None;
+    }
+    let bit = |p: usize| 1_u64 << p;
+    let mut padded = [b' '; 64];
+    padded[1..=n].copy_from_slice(word);
+    let at = |p: usize| padded[p];
+
+    // The common case, one `.`, `,` or `-` in the word: the three rules come down to
+    // whether its neighbours are digits.
+    let mut specials = 0;
+    let mut last = 0;
+    for (p, &byte) in word.iter().enumerate() {
+        let special = BYTE_CLASS[usize::from(byte)] & (PERIOD_COMMA | DASH) != 0;
+        specials += usize::from(special);
+        if special {
+            last = p + 1;
+        }
+    }
+    if specials == 1 {
+        let (before, after) = (at(last - 1).is_ascii_digit(), at(last + 1).is_ascii_digit());
+        let split = if at(last) == b'-' {
+            before
+        } else {
+            // Both `.`/`,` rules miss only between two digits.
+            !(before && after)
+        };
+        return Some(if split { bit(last) | bit(last + 1) } else { 0 });
+    }
+
+    let mut gaps = 0;
+    let mut matched_before = false;
+    for p in 1..=n {
+        let matched = !matched_before && is_period_or_comma(at(p)) && !at(p - 1).is_ascii_digit();
+        if matched {
+            gaps |= bit(p) | bit(p + 1);
+        }
+        matched_before = matched;
+    }
+
+    let after_first = gaps;
+    let mut consumed = false;
+    for p in 1..=n {
+        if consumed {
+            consumed = false;
+            continue;
+        }
+        if is_period_or_comma(at(p)) {
+            let spaced = after_first & bit(p + 1) != 0;
+            let next = if spaced { b' ' } else { at(p + 1) };
+            if !next.is_ascii_digit() {
+                gaps |= bit(p) | bit(p + 1);
+                consumed = !spaced;
+            }
+        }
+    }
+
+    for p in 2..=n {
+        if at(p) == b'-' && gaps & bit(p) == 0 && at(p - 1).is_ascii_digit() {
+            gaps |= bit(p) | bit(p + 1);
+        }
+    }
+    Some(gaps)
+}
+
+// The three rules below run on one padded word at a time (see `Tokenizer13a::word`), a few
+// bytes long, so they are plain loops: a `memchr` call costs more than it saves there.
+
 /// `re.sub(r'([^0-9])([\.,])', r'\1 \2 ', …)`. Matches never overlap and are found left to
-/// right; the scan jumps from one `.` or `,` to the next and copies the bytes between.
+/// right.
 fn split_period_comma_after_non_digit(src: &[u8], dst: &mut Vec<u8>) {
     dst.clear();
     let mut copied = 0; // src[..copied] is written (or consumed by a match)
-    let mut from = 1;
-    while let Some(j) = find_period_or_comma(src, from) {
+    for j in 1..src.len() {
         // A match needs its first character unconsumed and not a digit.
-        if j > copied && !src[j - 1].is_ascii_digit() {
+        if is_period_or_comma(src[j]) && j > copied && !src[j - 1].is_ascii_digit() {
             dst.extend_from_slice(&src[copied..j - 1]);
             dst.extend_from_slice(&[src[j - 1], b' ', src[j], b' ']);
             copied = j + 1;
         }
-        from = j + 1;
     }
     dst.extend_from_slice(&src[copied..]);
 }
@@ -458,16 +658,16 @@ fn split_period_comma_after_non_digit(src: &[u8], dst: &mut Vec<u8>) {
 fn split_period_comma_before_non_digit(src: &[u8], dst: &mut Vec<u8>) {
     dst.clear();
     let mut copied = 0;
-    let mut from = 0;
-    while let Some(i) = find_period_or_comma(src, from) {
-        match src.get(i + 1) {
-            Some(&next) if !next.is_ascii_digit() => {
-                dst.extend_from_slice(&src[copied..i]);
-                dst.extend_from_slice(&[b' ', src[i], b' ', next]);
-                copied = i + 2;
-                from = i + 2;
-            }
-            _ => from = i + 1,
+    let mut i = 0;
+    while i + 1 < src.len() {
+        let next = src[i + 1];
+        if is_period_or_comma(src[i]) && !next.is_ascii_digit() {
+            dst.extend_from_slice(&src[copied..i]);
+            dst.extend_from_slice(&[b' ', src[i], b' ', next]);
+            copied = i + 2;
+            i += 2;
+        } else {
+            i += 1;
         }
     }
     dst.extend_from_slice(&src[copied..]);
@@ -477,18 +677,12 @@ fn split_period_comma_before_non_digit(src: &[u8], dst: &mut Vec<u8>) {
 fn split_dash_after_digit(src: &[u8], dst: &mut Vec<u8>) {
     dst.clear();
     let mut copied = 0;
-    let mut from = 1;
-    while let Some(j) = src
-        .get(from..)
-        .and_then(|rest| memchr::memchr(b'-', rest))
-        .map(|at| from + at)
-    {
-        if j > copied && src[j - 1].is_ascii_digit() {
+    for j in 1..src.len() {
+        if src[j] == b'-' && j > copied && src[j - 1].is_ascii_digit() {
             dst.extend_from_slice(&src[copied..j - 1]);
             dst.extend_from_slice(&[src[j - 1], b' ', b'-', b' ']);
             copied = j + 1;
         }
-        from = j + 1;
     }
     dst.extend_from_slice(&src[copied..]);
 }
@@ -500,10 +694,51 @@ mod tests {
     fn tokens(text: &str) -> Vec<String> {
         let mut tokenizer = Tokenizer13a::default();
         let mut tokens = Vec::new();
-        py_split_bytes(tokenizer.tokenize(text), |t| {
+        tokenizer.for_each_token(text, |t| {
             tokens.push(String::from_utf8(t.to_vec()).expect("13a keeps UTF-8"));
         });
+        let mut whole = Vec::new();
+        py_split_bytes(tokenizer.spaced(text), |t| {
+            whole.push(String::from_utf8(t.to_vec()).expect("13a keeps UTF-8"));
+        });
+        assert_eq!(
+            tokens, whole,
+            "one pass and whole-line rules differ on {text:?}"
+        );
         tokens
+    }
+
+    #[test]
+    fn one_pass_equals_the_whole_line_rules() {
+        // Every interaction of digits, `.`, `,`, `-`, symbols and whitespace, up to length 6
+        // over a small alphabet, and longer random strings over it.
+        const ALPHABET: &[&str] = &["a", "1", ".", ",", "-", "(", " ", "\u{a0}", "é", "&lt;"];
+        let mut stack = vec![String::new()];
+        while let Some(text) = stack.pop() {
+            tokens(&text);
+            if text.chars().count() < 5 {
+                for piece in ALPHABET {
+                    stack.push(format!("{text}{piece}"));
+                }
+            }
+        }
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..20_000 {
+            let mut text = String::new();
+            // Some words longer than the gap mask, to cover the byte-pass fallback.
+            let (len, pool) = if round % 10 == 0 {
+                (70 + state % 30, &ALPHABET[..5])
+            } else {
+                (state % 24, ALPHABET)
+            };
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pool[(state % pool.len() as u64) as usize]);
+            }
+            tokens(&text);
+        }
     }
 
     #[test]

@@ -413,7 +413,7 @@ mod tests {
         let mut ids = Vec::new();
         tokenize_into(&mut interner, &mut Vec::new(), text, &mut ids);
         ids.iter()
-            .map(|&id| String::from_utf8(interner.token_bytes(id).to_vec()).unwrap())
+            .map(|&id| String::from_utf8(interner.token_bytes(id)).unwrap())
             .collect()
     }
 

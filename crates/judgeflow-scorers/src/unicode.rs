@@ -27,15 +27,7 @@ pub(crate) fn py_split_bytes<'a>(bytes: &'a [u8], mut piece: impl FnMut(&'a [u8]
             i += 1;
             continue;
         }
-        let width = match bytes[i..] {
-            [9..=13 | 0x1c..=0x20, ..] => 1,
-            [0xc2, 0x85 | 0xa0, ..] => 2,
-            [0xe1, 0x9a, 0x80, ..]
-            | [0xe2, 0x80, 0x80..=0x8a | 0xa8 | 0xa9 | 0xaf, ..]
-            | [0xe2, 0x81, 0x9f, ..]
-            | [0xe3, 0x80, 0x80, ..] => 3,
-            _ => 0,
-        };
+        let width = py_whitespace_width(&bytes[i..]);
         if width == 0 {
             i += 1;
             continue;
@@ -48,6 +40,21 @@ pub(crate) fn py_split_bytes<'a>(bytes: &'a [u8], mut piece: impl FnMut(&'a [u8]
     }
     if start < bytes.len() {
         piece(&bytes[start..]);
+    }
+}
+
+/// The UTF-8 length of the Python whitespace character at the start of `bytes`, or 0 if it
+/// does not start with one.
+#[inline]
+pub(crate) fn py_whitespace_width(bytes: &[u8]) -> usize {
+    match bytes {
+        [9..=13 | 0x1c..=0x20, ..] => 1,
+        [0xc2, 0x85 | 0xa0, ..] => 2,
+        [0xe1, 0x9a, 0x80, ..]
+        | [0xe2, 0x80, 0x80..=0x8a | 0xa8 | 0xa9 | 0xaf, ..]
+        | [0xe2, 0x81, 0x9f, ..]
+        | [0xe3, 0x80, 0x80, ..] => 3,
+        _ => 0,
     }
 }
 

@@ -4,15 +4,17 @@
 //! endpoint and MLflow's `error_code`.
 
 use std::fmt::{self, Write as _};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use judgeflow_llm::{ApiKey, RetryPolicy};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio_util::io::ReaderStream;
 
 /// Credentials, as the `mlflow` client reads them from `MLFLOW_TRACKING_USERNAME` and
 /// `MLFLOW_TRACKING_PASSWORD` (Basic, preferred when both are set) or `MLFLOW_TRACKING_TOKEN`
@@ -65,12 +67,18 @@ impl RestError {
     }
 }
 
+/// A request body: bytes in memory, or a file streamed from disk (opened again on a retry).
+pub(crate) enum Payload<'a> {
+    Bytes(Bytes),
+    File(&'a Path),
+}
+
 /// What one request carries besides its path.
 pub(crate) struct Call<'a> {
     pub method: Method,
     pub path: &'a str,
     pub query: &'a [(&'a str, String)],
-    pub body: Option<(Bytes, &'static str)>,
+    pub body: Option<(Payload<'a>, &'static str)>,
     pub headers: &'a [(&'static str, String)],
 }
 
@@ -118,6 +126,13 @@ fn code_for_status(status: StatusCode) -> &'static str {
         503 => "TEMPORARILY_UNAVAILABLE",
         _ => "INTERNAL_ERROR",
     }
+}
+
+/// The file and its length, for a streamed body with a `Content-Length`.
+async fn open_for_upload(path: &Path) -> std::io::Result<(tokio::fs::File, u64)> {
+    let file = tokio::fs::File::open(path).await?;
+    let len = file.metadata().await?.len();
+    Ok((file, len))
 }
 
 /// One line of at most `max` characters.
@@ -273,10 +288,22 @@ impl MlflowRest {
             for (name, value) in call.headers {
                 request = request.header(*name, value);
             }
-            if let Some((body, content_type)) = &call.body {
-                request = request
-                    .header(CONTENT_TYPE, *content_type)
-                    .body(body.clone());
+            match &call.body {
+                Some((Payload::Bytes(body), content_type)) => {
+                    request = request
+                        .header(CONTENT_TYPE, *content_type)
+                        .body(body.clone());
+                }
+                Some((Payload::File(path), content_type)) => {
+                    let (file, len) = open_for_upload(path)
+                        .await
+                        .map_err(|e| self.error(call, None, format!("{}: {e}", path.display())))?;
+                    request = request
+                        .header(CONTENT_TYPE, *content_type)
+                        .header(CONTENT_LENGTH, len)
+                        .body(reqwest::Body::wrap_stream(ReaderStream::new(file)));
+                }
+                None => {}
             }
             let (retry_after, failure) = match request.send().await {
                 Ok(response) if response.status().is_success() => match response.bytes().await {
@@ -333,7 +360,7 @@ impl MlflowRest {
     ) -> Result<T, RestError> {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
         let call = Call {
-            body: Some((Bytes::from(bytes), "application/json")),
+            body: Some((Payload::Bytes(Bytes::from(bytes)), "application/json")),
             ..Call::new(method, path)
         };
         let answer = self.send(&call).await?;

@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::EngineError;
 use crate::outcome::RowResult;
-use crate::rest_client::{Call, MlflowRest, RestError, RestOptions, encode_segment};
+use crate::rest_client::{Call, MlflowRest, Payload, RestError, RestOptions, encode_segment};
 use crate::sink::{
     PASSED_METADATA, PriorRow, PriorScore, ROW_INDEX_TAG, ResultSink, RunFinish, RunPlan, RunRef,
     check_resumable, row_assessments, row_trace,
@@ -460,11 +460,9 @@ impl RestSink {
 
     async fn upload(&self, artifact_uri: &str, name: &str, file: &Path) -> Result<(), EngineError> {
         let path = artifact_api_path(artifact_uri, name)?;
-        let bytes = tokio::fs::read(file)
-            .await
-            .map_err(|e| EngineError::Artifacts(format!("{}: {e}", file.display())))?;
+        // Streamed from disk: a results file of a large run is never in memory whole.
         let call = Call {
-            body: Some((Bytes::from(bytes), content_type(name))),
+            body: Some((Payload::File(file), content_type(name))),
             ..Call::new(Method::PUT, &path)
         };
         self.rest.send(&call).await?;
@@ -636,7 +634,7 @@ impl ResultSink for RestSink {
         ];
         let call = Call {
             body: Some((
-                Bytes::from(export.encode_to_vec()),
+                Payload::Bytes(Bytes::from(export.encode_to_vec())),
                 "application/x-protobuf",
             )),
             headers: &headers,

@@ -8,13 +8,16 @@ use std::path::Path;
 use std::process::Output;
 
 use judgeflow_domain::evaluation_datasets::RecordUpsert;
+use judgeflow_domain::search::{TRACES, parse_filter};
 use judgeflow_domain::traces::new_assessment_id;
 use judgeflow_domain::{
     Assessment, AssessmentKind, AssessmentSource, ExpectationValue, TraceInfo, TraceState,
 };
 use judgeflow_store::{
-    DatasetStore, NewEvaluationDataset, NewExperiment, TraceStore, TrackingStore,
+    DatasetStore, NewEvaluationDataset, NewExperiment, PageToken, RecordCursor, TraceQuery,
+    TraceStore, TrackingStore,
 };
+use judgeflow_store_sqlite::SqliteStore;
 use serde_json::{Map, Value, json};
 
 use crate::eval::{Workspace, report, run_traces, scorer};
@@ -228,8 +231,8 @@ async fn an_evaluation_dataset_by_name_or_id_from_a_sqlite_store() {
             .unwrap()
             .items;
         for (trace, record) in traces.iter().zip(&records) {
-            // (Row tags reach `EvalRow::tags` as a file's tag columns do; the sinks do not
-            // write row tags to traces for any source yet.)
+            // A record's tags become its result trace's tags.
+            assert_eq!(trace.tags["batch"], "seed");
             assert_eq!(
                 trace.tags["judgeflow.eval.row_id"],
                 record.dataset_record_id
@@ -424,5 +427,186 @@ async fn both_sources_through_a_judgeflow_server() {
             .await
             .unwrap();
         refused(&output, expected);
+    }
+}
+
+/// Records and traces: more than one page of each (1,000 records, 500 traces a page).
+const MANY_RECORDS: usize = 2_345;
+const MANY_TRACES: usize = 1_234;
+/// The first this many of each answer right, so a page read twice or skipped moves the mean.
+const RIGHT_RECORDS: usize = 1_500;
+const RIGHT_TRACES: usize = 700;
+
+/// Experiment `big` with dataset `many` and traces, each more than one page long. Returns
+/// the record ids and the trace ids.
+async fn fill_many(ws: &Workspace) -> (Vec<String>, Vec<String>) {
+    let store = ws.store().await;
+    let experiment_id = store
+        .create_experiment(NewExperiment {
+            name: "big".into(),
+            artifact_location: None,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    let dataset = store
+        .create_dataset(NewEvaluationDataset {
+            name: "many".into(),
+            tags: vec![],
+            experiment_ids: vec![experiment_id.clone()],
+        })
+        .await
+        .unwrap();
+    let records = (0..MANY_RECORDS)
+        .map(|i| RecordUpsert {
+            inputs: object(json!({"question": format!("q{i}")})),
+            outputs: Some(json!(if i < RIGHT_RECORDS {
+                format!("a{i}")
+            } else {
+                "x".into()
+            })),
+            expectations: Some(object(json!({"expected_response": format!("a{i}")}))),
+            tags: None,
+            source: None,
+        })
+        .collect();
+    store
+        .upsert_dataset_records(&dataset.dataset_id, records)
+        .await
+        .unwrap();
+    let mut record_ids = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .get_dataset_records(
+                &dataset.dataset_id,
+                1000,
+                RecordCursor::decode(cursor.as_deref()).unwrap(),
+            )
+            .await
+            .unwrap();
+        record_ids.extend(page.items.into_iter().map(|r| r.dataset_record_id));
+        match page.next_page_token {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(record_ids.len(), MANY_RECORDS);
+
+    let mut trace_ids = Vec::new();
+    for i in 0..MANY_TRACES {
+        let trace_id = judgeflow_domain::traces::trace_id_from_otel(&(i as u128 + 1).to_be_bytes());
+        let answer = if i < RIGHT_TRACES {
+            format!("a{i}")
+        } else {
+            "x".into()
+        };
+        let expectation = Assessment {
+            assessment_id: new_assessment_id(),
+            name: "expected_response".into(),
+            trace_id: trace_id.clone(),
+            span_id: None,
+            source: AssessmentSource {
+                source_type: "HUMAN".into(),
+                source_id: Some("ada".into()),
+            },
+            create_time_ms: 1_700_000_000_000,
+            last_update_time_ms: 1_700_000_000_000,
+            kind: AssessmentKind::Expectation(ExpectationValue::Value(json!(format!("a{i}")))),
+            rationale: None,
+            metadata: BTreeMap::new(),
+            overrides: None,
+            valid: true,
+        };
+        store
+            .start_trace(TraceInfo {
+                trace_id: trace_id.clone(),
+                client_request_id: None,
+                experiment_id: experiment_id.clone(),
+                // Two traces share each millisecond: the order must still be total.
+                request_time_ms: 1_700_000_000_000 + (i / 2) as i64,
+                execution_duration_ms: Some(1),
+                state: TraceState::Ok,
+                request_preview: Some(json!({"question": format!("q{i}")}).to_string()),
+                response_preview: Some(json!(answer).to_string()),
+                trace_metadata: BTreeMap::new(),
+                tags: BTreeMap::new(),
+                assessments: vec![expectation],
+            })
+            .await
+            .unwrap();
+        trace_ids.push(trace_id);
+    }
+    store.close().await;
+    (record_ids, trace_ids)
+}
+
+/// Every trace of a run, all pages.
+async fn all_run_traces(store: &SqliteStore, run_id: &str) -> Vec<TraceInfo> {
+    let run = store.get_run(run_id).await.unwrap();
+    let mut query = TraceQuery {
+        experiment_ids: vec![run.info.experiment_id],
+        filter: parse_filter(&format!("attribute.run_id = '{run_id}'"), &TRACES).unwrap(),
+        order_by: vec![],
+        max_results: 1000,
+        page_token: PageToken::default(),
+    };
+    let mut traces = Vec::new();
+    loop {
+        let page = store.search_traces(&query).await.unwrap();
+        traces.extend(page.items);
+        match page.next_page_token {
+            Some(next) => query.page_token = PageToken::decode(Some(&next)).unwrap(),
+            None => return traces,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sources_longer_than_a_page_are_read_whole_once_each_from_the_store_and_a_server() {
+    let ws = Workspace::new(0);
+    let (record_ids, trace_ids) = fill_many(&ws).await;
+    let server = server_on(&ws).await;
+    let cases = [
+        ("{evaluation_dataset: many}", &record_ids, RIGHT_RECORDS),
+        ("{traces: {experiment: big}}", &trace_ids, RIGHT_TRACES),
+    ];
+    for (dataset, ids, right) in cases {
+        let path = ws.suite(&suite("evals", dataset));
+        let direct = passed(&ws.run(&path, &["--json"]).await);
+        let over_http = passed(
+            &eval_command(&ws, &server.url, &path, &["--json"])
+                .output()
+                .await
+                .unwrap(),
+        );
+        for report in [&direct, &over_http] {
+            assert_eq!(report["rows"], ids.len(), "{dataset}");
+            let mean = scorer(report, "exact_match")["mean"].as_f64().unwrap();
+            let expected = right as f64 / ids.len() as f64;
+            assert!(
+                (mean - expected).abs() < 1e-9,
+                "{dataset}: {mean} != {expected}"
+            );
+        }
+        // Row i is the i-th item in the source's order, and each appears exactly once.
+        let store = ws.store().await;
+        let traces = all_run_traces(&store, direct["run_id"].as_str().unwrap()).await;
+        store.close().await;
+        let mut by_index: Vec<(usize, String)> = traces
+            .iter()
+            .map(|t| {
+                (
+                    t.tags["judgeflow.eval.row_index"].parse().unwrap(),
+                    t.tags["judgeflow.eval.row_id"].clone(),
+                )
+            })
+            .collect();
+        by_index.sort();
+        let expected: Vec<(usize, String)> = ids.iter().cloned().enumerate().collect();
+        assert!(
+            by_index == expected,
+            "{dataset}: rows are not the source in order"
+        );
     }
 }

@@ -5,6 +5,7 @@
 mod eval;
 mod eval_http;
 mod eval_sources;
+mod server_log;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -15,6 +15,11 @@ for `--duration` seconds from `--threads` threads over `--connections` kept-aliv
 
 wrk reports requests per second and latency percentiles; non-2xx answers are counted and make
 the row fail loudly (a fast error is not throughput). The load goes to 127.0.0.1 only.
+
+Before each measured endpoint, the same load runs for `--warmup` seconds (default 5) and is
+discarded: a fresh server's first seconds include the database file and WAL growing from
+nothing, which is not its steady capacity. The log-metric warm-up writes into a run of its own,
+so the measured points are all new inserts, never duplicates of warm-up ones.
 """
 
 from __future__ import annotations
@@ -86,11 +91,11 @@ def populate(url: str) -> tuple[str, str]:
     return experiment_id, first
 
 
-def run_wrk(url: str, path: str, lua: str | None, args: argparse.Namespace) -> dict:
+def run_wrk(url: str, path: str, lua: str | None, args: argparse.Namespace, duration: int | None = None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua or "")
     command = [
-        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration or args.duration}s", "--latency",
         "-s", script.name, f"{url}{path}",
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -107,16 +112,23 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, dict]:
     server = benchlib.start_server(kind, args.judgeflow_bin)
     try:
         experiment_id, run_id = populate(server.url)
-        results = {
-            "log-metric": run_wrk(
-                server.url,
-                f"{API}/runs/log-metric",
-                LOG_METRIC_LUA.replace("RUN_ID", json.dumps(run_id)).replace("PATH", json.dumps(f"{API}/runs/log-metric")),
-                args,
-            ),
-            "runs/get": run_wrk(server.url, f"{API}/runs/get?run_id={run_id}", None, args),
-            "runs/search": run_wrk(server.url, f"{API}/runs/search", SEARCH_LUA.replace("EXP", experiment_id), args),
+        warmup_run = requests.post(
+            f"{server.url}{API}/runs/create", json={"experiment_id": experiment_id, "start_time": 1}, timeout=30
+        ).json()["run"]["info"]["run_id"]
+
+        def log_metric_lua(run: str) -> str:
+            return LOG_METRIC_LUA.replace("RUN_ID", json.dumps(run)).replace("PATH", json.dumps(f"{API}/runs/log-metric"))
+
+        loads = {
+            "log-metric": (f"{API}/runs/log-metric", log_metric_lua(warmup_run), log_metric_lua(run_id)),
+            "runs/get": (f"{API}/runs/get?run_id={run_id}", None, None),
+            "runs/search": (f"{API}/runs/search", SEARCH_LUA.replace("EXP", experiment_id), SEARCH_LUA.replace("EXP", experiment_id)),
         }
+        results = {}
+        for endpoint, (path, warmup_lua, lua) in loads.items():
+            if args.warmup > 0:
+                run_wrk(server.url, path, warmup_lua, args, duration=args.warmup)
+            results[endpoint] = run_wrk(server.url, path, lua, args)
         results["rss_mib"] = {"rps": server.rss_bytes() / 2**20}
         return results
     finally:
@@ -130,6 +142,7 @@ def main() -> None:
     parser.add_argument("--judgeflow-bin", type=Path, default=benchlib.release_binary())
     parser.add_argument("--with-mlflow", action="store_true")
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of the same load before each measurement, discarded")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--keep", action="store_true")
@@ -152,7 +165,7 @@ def main() -> None:
             row.append(f"{results['judgeflow'][endpoint]['rps'] / results['mlflow'][endpoint]['rps']:.0f}x")
         rows.append(row)
     rows.append(["server RSS after, MiB"] + [f"{results[k]['rss_mib']['rps']:.0f}" for k in kinds] + ([""] if args.with_mlflow else []))
-    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, 127.0.0.1")
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s after {args.warmup}s of warm-up, 127.0.0.1")
     print(benchlib.markdown_table(headers, rows))
 
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::response::Response;
@@ -103,6 +104,14 @@ pub async fn serve<F>(state: AppState, listener: TcpListener, shutdown: F) -> st
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    // TCP_NODELAY on every connection: a streamed answer (`traces/get`, `batchGet`) leaves in
+    // several writes, and with Nagle's algorithm each write after the first waited for the
+    // client's delayed ACK, up to 40 ms per response.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use judgeflow_artifacts::ArtifactStore;
 use judgeflow_store::TrackingStore;
 use tokio::net::TcpListener;

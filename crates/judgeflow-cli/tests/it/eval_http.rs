@@ -12,6 +12,43 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use crate::eval::{Workspace, report, scorer};
 
+/// The server's stderr, a line at a time.
+pub(crate) type LogLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// Starts `judgeflow server` on `127.0.0.1:0` with the store file `db` and artifacts under
+/// `dir`, and waits for its "listening" line: the process, the rest of its stderr (to be
+/// drained by the caller) and its URL.
+pub(crate) async fn spawn_server(
+    dir: &tempfile::TempDir,
+    db: &Path,
+) -> (tokio::process::Child, LogLines, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_judgeflow"))
+        .args(["server", "--host", "127.0.0.1", "--port", "0"])
+        .arg("--backend-store-uri")
+        .arg(format!("sqlite:///{}", db.display()))
+        .arg("--artifacts-destination")
+        .arg(dir.path().join("artifacts"))
+        .env("JUDGEFLOW_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(at) = line.find("listening on http://") {
+                let rest = &line[at + "listening on ".len()..];
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server listens within 30 s");
+    (child, lines, url)
+}
+
 /// A `judgeflow server` process on its own store and artifact folder.
 pub(crate) struct Server {
     pub(crate) url: String,
@@ -29,30 +66,7 @@ impl Server {
 
     /// A server on the store file `db` (filled beforehand), its artifacts under `dir`.
     pub(crate) async fn start_on(dir: tempfile::TempDir, db: &Path) -> Self {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_judgeflow"))
-            .args(["server", "--host", "127.0.0.1", "--port", "0"])
-            .arg("--backend-store-uri")
-            .arg(format!("sqlite:///{}", db.display()))
-            .arg("--artifacts-destination")
-            .arg(dir.path().join("artifacts"))
-            .env("JUDGEFLOW_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(at) = line.find("listening on http://") {
-                    let rest = &line[at + "listening on ".len()..];
-                    return rest.split_whitespace().next().unwrap().to_owned();
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .expect("the server listens within 30 s");
+        let (child, mut lines, url) = spawn_server(&dir, db).await;
         // Keep draining its log so the pipe never fills.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {

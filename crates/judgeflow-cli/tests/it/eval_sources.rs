@@ -37,13 +37,15 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
-/// Experiment `prod` with a dataset `qa` of three records (the last one's recorded output is
-/// wrong) and three traces: two tagged `env=prod` answering right, one `env=dev`.
-async fn fill(ws: &Workspace) -> Filled {
-    let store = ws.store().await;
+/// Creates experiment `experiment` and dataset `dataset` linked to it: their ids.
+async fn experiment_with_dataset(
+    store: &SqliteStore,
+    experiment: &str,
+    dataset: &str,
+) -> (String, String) {
     let experiment_id = store
         .create_experiment(NewExperiment {
-            name: "prod".into(),
+            name: experiment.into(),
             artifact_location: None,
             tags: vec![],
         })
@@ -51,12 +53,41 @@ async fn fill(ws: &Workspace) -> Filled {
         .unwrap();
     let dataset = store
         .create_dataset(NewEvaluationDataset {
-            name: "qa".into(),
+            name: dataset.into(),
             tags: vec![],
             experiment_ids: vec![experiment_id.clone()],
         })
         .await
         .unwrap();
+    (experiment_id, dataset.dataset_id)
+}
+
+/// A human's expected response on a trace, as `mlflow.log_expectation` records it.
+fn expected_response(trace_id: &str, value: &str) -> Assessment {
+    Assessment {
+        assessment_id: new_assessment_id(),
+        name: "expected_response".into(),
+        trace_id: trace_id.to_owned(),
+        span_id: None,
+        source: AssessmentSource {
+            source_type: "HUMAN".into(),
+            source_id: Some("ada".into()),
+        },
+        create_time_ms: 1_700_000_000_000,
+        last_update_time_ms: 1_700_000_000_000,
+        kind: AssessmentKind::Expectation(ExpectationValue::Value(json!(value))),
+        rationale: None,
+        metadata: BTreeMap::new(),
+        overrides: None,
+        valid: true,
+    }
+}
+
+/// Experiment `prod` with a dataset `qa` of three records (the last one's recorded output is
+/// wrong) and three traces: two tagged `env=prod` answering right, one `env=dev`.
+async fn fill(ws: &Workspace) -> Filled {
+    let store = ws.store().await;
+    let (experiment_id, dataset_id) = experiment_with_dataset(&store, "prod", "qa").await;
     let records = (0..3)
         .map(|i| RecordUpsert {
             inputs: object(json!({"question": format!("question {i}")})),
@@ -73,33 +104,15 @@ async fn fill(ws: &Workspace) -> Filled {
         })
         .collect();
     store
-        .upsert_dataset_records(&dataset.dataset_id, records)
+        .upsert_dataset_records(&dataset_id, records)
         .await
         .unwrap();
-    let digest = store.get_dataset(&dataset.dataset_id).await.unwrap().digest;
+    let digest = store.get_dataset(&dataset_id).await.unwrap().digest;
     let mut trace_ids = Vec::new();
     for (i, env) in ["prod", "prod", "dev"].into_iter().enumerate() {
         let otel_trace_id = (i as u128 + 1).to_be_bytes();
         let trace_id = judgeflow_domain::traces::trace_id_from_otel(&otel_trace_id);
-        let expectation = Assessment {
-            assessment_id: new_assessment_id(),
-            name: "expected_response".into(),
-            trace_id: trace_id.clone(),
-            span_id: None,
-            source: AssessmentSource {
-                source_type: "HUMAN".into(),
-                source_id: Some("ada".into()),
-            },
-            create_time_ms: 1_700_000_000_000,
-            last_update_time_ms: 1_700_000_000_000,
-            kind: AssessmentKind::Expectation(ExpectationValue::Value(json!(format!(
-                "question {i}"
-            )))),
-            rationale: None,
-            metadata: BTreeMap::new(),
-            overrides: None,
-            valid: true,
-        };
+        let expectation = expected_response(&trace_id, &format!("question {i}"));
         let answer = if env == "prod" {
             format!("question {i}")
         } else {
@@ -136,7 +149,7 @@ async fn fill(ws: &Workspace) -> Filled {
     }
     store.close().await;
     Filled {
-        dataset_id: dataset.dataset_id,
+        dataset_id,
         digest,
         trace_ids,
     }
@@ -441,22 +454,7 @@ const RIGHT_TRACES: usize = 700;
 /// the record ids and the trace ids.
 async fn fill_many(ws: &Workspace) -> (Vec<String>, Vec<String>) {
     let store = ws.store().await;
-    let experiment_id = store
-        .create_experiment(NewExperiment {
-            name: "big".into(),
-            artifact_location: None,
-            tags: vec![],
-        })
-        .await
-        .unwrap();
-    let dataset = store
-        .create_dataset(NewEvaluationDataset {
-            name: "many".into(),
-            tags: vec![],
-            experiment_ids: vec![experiment_id.clone()],
-        })
-        .await
-        .unwrap();
+    let (experiment_id, dataset_id) = experiment_with_dataset(&store, "big", "many").await;
     let records = (0..MANY_RECORDS)
         .map(|i| RecordUpsert {
             inputs: object(json!({"question": format!("q{i}")})),
@@ -471,7 +469,7 @@ async fn fill_many(ws: &Workspace) -> (Vec<String>, Vec<String>) {
         })
         .collect();
     store
-        .upsert_dataset_records(&dataset.dataset_id, records)
+        .upsert_dataset_records(&dataset_id, records)
         .await
         .unwrap();
     let mut record_ids = Vec::new();
@@ -479,7 +477,7 @@ async fn fill_many(ws: &Workspace) -> (Vec<String>, Vec<String>) {
     loop {
         let page = store
             .get_dataset_records(
-                &dataset.dataset_id,
+                &dataset_id,
                 1000,
                 RecordCursor::decode(cursor.as_deref()).unwrap(),
             )
@@ -501,23 +499,7 @@ async fn fill_many(ws: &Workspace) -> (Vec<String>, Vec<String>) {
         } else {
             "x".into()
         };
-        let expectation = Assessment {
-            assessment_id: new_assessment_id(),
-            name: "expected_response".into(),
-            trace_id: trace_id.clone(),
-            span_id: None,
-            source: AssessmentSource {
-                source_type: "HUMAN".into(),
-                source_id: Some("ada".into()),
-            },
-            create_time_ms: 1_700_000_000_000,
-            last_update_time_ms: 1_700_000_000_000,
-            kind: AssessmentKind::Expectation(ExpectationValue::Value(json!(format!("a{i}")))),
-            rationale: None,
-            metadata: BTreeMap::new(),
-            overrides: None,
-            valid: true,
-        };
+        let expectation = expected_response(&trace_id, &format!("a{i}"));
         store
             .start_trace(TraceInfo {
                 trace_id: trace_id.clone(),

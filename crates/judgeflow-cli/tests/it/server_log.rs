@@ -1,40 +1,16 @@
 //! `judgeflow server`'s request log: one line per request on stderr, through the buffered log
 //! writer, and none lost when the server is stopped.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use crate::eval_http::spawn_server;
 
 const REQUESTS: usize = 300;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_request_is_one_log_line_and_shutdown_loses_none() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_judgeflow"))
-        .args(["server", "--host", "127.0.0.1", "--port", "0"])
-        .arg("--backend-store-uri")
-        .arg(format!("sqlite:///{}", dir.path().join("log.db").display()))
-        .arg("--artifacts-destination")
-        .arg(dir.path().join("artifacts"))
-        .env("JUDGEFLOW_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(at) = line.find("listening on http://") {
-                let rest = &line[at + "listening on ".len()..];
-                return rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server listens within 30 s");
+    let (mut child, mut lines, url) = spawn_server(&dir, &dir.path().join("log.db")).await;
 
     let http = reqwest::Client::new();
     for i in 0..REQUESTS {

@@ -683,12 +683,7 @@ async fn ctrl_c_stops_cleanly_and_keeps_finished_rows() {
     while mock.counters().target_calls < 6 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pid = child.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::signal(&child, "INT");
     let output = child.wait_with_output().await.unwrap();
     assert_eq!(output.status.code(), Some(2), "a stopped run is not a pass");
     let report = report(&output);

@@ -77,6 +77,16 @@ fn judgeflow(db: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Sends `signal` (`TERM`, `INT`, ...) to a spawned child, as a user's `kill` or Ctrl-C does.
+fn signal(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().expect("the child is still running").to_string();
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), pid])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
+
 fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),

@@ -23,12 +23,7 @@ async fn every_request_is_one_log_line_and_shutdown_loses_none() {
         http.get(format!("{url}{path}")).send().await.unwrap();
     }
     // SIGTERM: a graceful stop, after which the writer thread's buffer must be flushed.
-    let pid = child.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::signal(&child, "TERM");
     let mut rest = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {

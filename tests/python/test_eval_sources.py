@@ -6,6 +6,7 @@ selected by a filter. The official client reads the results back."""
 from __future__ import annotations
 
 import json
+import time
 
 import mlflow
 from mlflow.genai import datasets
@@ -84,6 +85,9 @@ def test_eval_run_over_traces_selected_by_a_filter(tmp_path, server):
     for i in range(len(labels)):
         app(f"q{i}")
         sources.append(mlflow.get_last_active_trace_id())
+        # A trace's time is kept in milliseconds and ties are broken by trace id (random), so
+        # "oldest first" is only this order when no two traces share a millisecond.
+        time.sleep(0.005)
     # Traces export in the background: they must be stored before they are labelled.
     mlflow.flush_trace_async_logging()
     for trace_id, (env, expected) in zip(sources, labels):

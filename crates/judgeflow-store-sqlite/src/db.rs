@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_trace_search_indexes.sql"),
     include_str!("../migrations/0007_call_cache.sql"),
     include_str!("../migrations/0008_metrics_without_run_fk.sql"),
+    include_str!("../migrations/0009_metrics_by_run_key.sql"),
 ];
 
 /// Prepared statements kept per connection: search builds a handful of shapes per filter.

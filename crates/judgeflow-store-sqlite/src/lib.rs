@@ -220,6 +220,9 @@ impl TrackingStore for SqliteStore {
         params: Vec<Param>,
         tags: Vec<Tag>,
     ) -> StoreResult<()> {
+        // Validated here, on the caller's task: the writer thread is the store's one serial
+        // resource, and a 1,000-point batch's checks need no connection.
+        judgeflow_domain::validation::validate_batch(&metrics, &params, &tags)?;
         let id = run_id.to_owned();
         self.write(move |c| runs::log_batch(c, &id, &metrics, &params, &tags))
             .await

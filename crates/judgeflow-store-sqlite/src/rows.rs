@@ -65,12 +65,42 @@ pub(crate) fn fetch_run_info(conn: &Connection, run_id: &str) -> StoreResult<Run
 /// Fails unless the run exists and is active (MLflow refuses writes to deleted runs).
 pub(crate) fn active_run_info(conn: &Connection, run_id: &str) -> StoreResult<RunInfo> {
     let info = fetch_run_info(conn, run_id)?;
-    if info.lifecycle_stage != LifecycleStage::Active {
-        return Err(StoreError::InvalidParameter(format!(
-            "The run {run_id} must be in the 'active' state. Current state is deleted."
-        )));
-    }
+    require_active(run_id, info.lifecycle_stage)?;
     Ok(info)
+}
+
+fn require_active(run_id: &str, stage: LifecycleStage) -> StoreResult<()> {
+    if stage == LifecycleStage::Active {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidParameter(format!(
+            "The run {run_id} must be in the 'active' state. Current state is deleted."
+        )))
+    }
+}
+
+/// The run's integer key, which the metric history is keyed by, and its lifecycle stage.
+fn run_key_and_stage(conn: &Connection, run_id: &str) -> StoreResult<(i64, LifecycleStage)> {
+    query_opt(
+        conn,
+        "SELECT run_key, lifecycle_stage FROM runs WHERE run_uuid = ?",
+        [run_id],
+        |row| Ok((row.col(0)?, stage(row, 1)?)),
+    )?
+    .ok_or_else(|| StoreError::NotFound(format!("Run with id={run_id} not found")))
+}
+
+/// The run's integer key; fails as [`fetch_run_info`] does when the run does not exist.
+pub(crate) fn run_key(conn: &Connection, run_id: &str) -> StoreResult<i64> {
+    run_key_and_stage(conn, run_id).map(|(key, _)| key)
+}
+
+/// The run's integer key; fails as [`active_run_info`] does unless the run exists and is
+/// active. The check every metric write makes, without decoding the whole run.
+pub(crate) fn active_run_key(conn: &Connection, run_id: &str) -> StoreResult<i64> {
+    let (key, stage) = run_key_and_stage(conn, run_id)?;
+    require_active(run_id, stage)?;
+    Ok(key)
 }
 
 /// The ids as one JSON array, bound once: `IN (SELECT value FROM json_each(?))` keeps one

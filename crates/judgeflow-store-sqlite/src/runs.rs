@@ -1,6 +1,7 @@
 //! Runs and everything logged to them.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use judgeflow_domain::{
     DatasetInput, LifecycleStage, Metric, ModelInput, ModelOutput, Param, RUN_NAME_TAG, Run,
@@ -13,7 +14,8 @@ use rusqlite::{Connection, Row, params};
 
 use crate::db::{RowExt, db_err, execute, query_opt, query_rows};
 use crate::rows::{
-    active_run_info, decode_value, encode_value, experiment_key, fetch_run_info, load_runs,
+    active_run_info, active_run_key, decode_value, encode_value, experiment_key, fetch_run_info,
+    load_runs, run_key,
 };
 
 /// Creates a run in an active experiment, with its tags and `mlflow.runName`.
@@ -65,8 +67,8 @@ pub(crate) fn create(conn: &mut Connection, new: NewRun) -> StoreResult<Run> {
     let artifact_uri = format!("{}/{run_id}/artifacts", location.trim_end_matches('/'));
     execute(
         &tx,
-        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) \
-         VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')",
+        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage, run_key) \
+         VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active', (SELECT IFNULL(MAX(run_key), 0) + 1 FROM runs))",
         params![
             run_id,
             experiment_id,
@@ -193,40 +195,89 @@ fn insert_params(conn: &Connection, run_id: &str, params: &[Param]) -> StoreResu
     Ok(())
 }
 
-fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> StoreResult<()> {
+/// Points per multi-row `INSERT` into the metric history. One execution per point was most
+/// of a 1,000-point log-batch's time in SQLite's statement machinery (reset, bind, step);
+/// in chunks, that cost is paid once per chunk. Gains flatten well before 32.
+const POINTS_PER_INSERT: usize = 32;
+
+/// `INSERT OR IGNORE INTO metrics … VALUES (…), (…)` for `rows` points. `?1` is the run's key,
+/// shared by every row; each row's other eight columns take the next free numbers.
+fn history_insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT OR IGNORE INTO metrics (run_key, key, timestamp, step, value, is_nan, model_id, dataset_name, dataset_digest) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?1, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql
+}
+
+/// Binds `points` to a statement from [`history_insert_sql`] (the run's key is `?1`).
+fn bind_points(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    points: &[Metric],
+) -> StoreResult<()> {
+    for (row, metric) in points.iter().enumerate() {
+        let (value, is_nan) = encode_value(metric.value);
+        let first = 2 + row * 8;
+        statement
+            .raw_bind_parameter(first, &metric.key)
+            .and_then(|()| statement.raw_bind_parameter(first + 1, metric.timestamp))
+            .and_then(|()| statement.raw_bind_parameter(first + 2, metric.step))
+            .and_then(|()| statement.raw_bind_parameter(first + 3, value))
+            .and_then(|()| statement.raw_bind_parameter(first + 4, is_nan))
+            .and_then(|()| statement.raw_bind_parameter(first + 5, &metric.model_id))
+            .and_then(|()| statement.raw_bind_parameter(first + 6, &metric.dataset_name))
+            .and_then(|()| statement.raw_bind_parameter(first + 7, &metric.dataset_digest))
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Appends points to the run's metric history; a point already there is left as it is.
+fn insert_history(conn: &Connection, run_key: i64, metrics: &[Metric]) -> StoreResult<()> {
+    static CHUNK_SQL: LazyLock<String> = LazyLock::new(|| history_insert_sql(POINTS_PER_INSERT));
+    static ONE_SQL: LazyLock<String> = LazyLock::new(|| history_insert_sql(1));
+    let mut chunks = metrics.chunks_exact(POINTS_PER_INSERT);
+    execute_chunks(conn, &CHUNK_SQL, run_key, &mut chunks)?;
+    execute_chunks(conn, &ONE_SQL, run_key, chunks.remainder().chunks(1))
+}
+
+/// Runs `sql` (from [`history_insert_sql`]) once per chunk, the run's key bound once for all.
+fn execute_chunks<'a>(
+    conn: &Connection,
+    sql: &str,
+    run_key: i64,
+    chunks: impl IntoIterator<Item = &'a [Metric]>,
+) -> StoreResult<()> {
+    let mut chunks = chunks.into_iter().peekable();
+    if chunks.peek().is_none() {
+        return Ok(());
+    }
+    let mut statement = conn.prepare_cached(sql).map_err(db_err)?;
+    statement.raw_bind_parameter(1, run_key).map_err(db_err)?;
+    for chunk in chunks {
+        bind_points(&mut statement, chunk)?;
+        statement.raw_execute().map_err(db_err)?;
+    }
+    // Cached statements keep their bindings; drop the batch's strings now.
+    statement.clear_bindings();
+    Ok(())
+}
+
+fn insert_metrics(
+    conn: &Connection,
+    run_id: &str,
+    run_key: i64,
+    metrics: &[Metric],
+) -> StoreResult<()> {
     if metrics.is_empty() {
         return Ok(());
     }
-    let mut history = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO metrics (run_uuid, key, timestamp, step, value, is_nan, model_id, dataset_name, dataset_digest) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .map_err(db_err)?;
-    // Bindings persist across executions: the run id is bound once for the whole batch, and
-    // each point rebinds only its own columns (a 1,000-point batch is 1,000 executions).
-    history.raw_bind_parameter(1, run_id).map_err(db_err)?;
-    for metric in metrics {
-        let (value, is_nan) = encode_value(metric.value);
-        history.raw_bind_parameter(2, &metric.key).map_err(db_err)?;
-        history
-            .raw_bind_parameter(3, metric.timestamp)
-            .map_err(db_err)?;
-        history.raw_bind_parameter(4, metric.step).map_err(db_err)?;
-        history.raw_bind_parameter(5, value).map_err(db_err)?;
-        history.raw_bind_parameter(6, is_nan).map_err(db_err)?;
-        history
-            .raw_bind_parameter(7, &metric.model_id)
-            .map_err(db_err)?;
-        history
-            .raw_bind_parameter(8, &metric.dataset_name)
-            .map_err(db_err)?;
-        history
-            .raw_bind_parameter(9, &metric.dataset_digest)
-            .map_err(db_err)?;
-        history.raw_execute().map_err(db_err)?;
-    }
-    history.clear_bindings();
+    insert_history(conn, run_key, metrics)?;
     // Reduce the batch to its newest point per key before touching latest_metrics.
     // A map, not a scan per point: a batch may carry 1,000 distinct keys.
     let mut newest: HashMap<&str, &Metric> = HashMap::with_capacity(metrics.len().min(1024));
@@ -293,7 +344,8 @@ fn insert_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> StoreR
     Ok(())
 }
 
-/// Appends metrics, adds params and upserts tags in one transaction: all of it or none.
+/// Appends metrics, adds params and upserts tags in one transaction: all of it or none. The
+/// caller has validated the batch (off the writer thread: see `SqliteStore::log_batch`).
 pub(crate) fn log_batch(
     conn: &mut Connection,
     run_id: &str,
@@ -301,11 +353,10 @@ pub(crate) fn log_batch(
     params: &[Param],
     tags: &[Tag],
 ) -> StoreResult<()> {
-    validation::validate_batch(metrics, params, tags)?;
     let tx = conn.savepoint().map_err(db_err)?;
-    active_run_info(&tx, run_id)?;
+    let run_key = active_run_key(&tx, run_id)?;
     insert_params(&tx, run_id, params)?;
-    insert_metrics(&tx, run_id, metrics)?;
+    insert_metrics(&tx, run_id, run_key, metrics)?;
     upsert_tags(&tx, run_id, tags)?;
     tx.commit().map_err(db_err)
 }
@@ -429,12 +480,12 @@ pub(crate) fn metric_history(
     max_results: usize,
     token: PageToken,
 ) -> StoreResult<Page<Metric>> {
-    fetch_run_info(conn, run_id)?;
+    let run_key = run_key(conn, run_id)?;
     let points = query_rows(
         conn,
-        "SELECT timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? \
+        "SELECT timestamp, step, value, is_nan FROM metrics WHERE run_key = ? AND key = ? \
          ORDER BY timestamp, step, value LIMIT ? OFFSET ?",
-        params![run_id, key, (max_results + 1) as i64, token.offset as i64],
+        params![run_key, key, (max_results + 1) as i64, token.offset as i64],
         |row| history_point(row, run_id, key),
     )?;
     Ok(Page::from_overfetch(points, token.offset, max_results))
@@ -448,12 +499,12 @@ pub(crate) fn metric_history_interval(
 ) -> StoreResult<Vec<Metric>> {
     let mut points = Vec::new();
     for run_id in &query.run_ids {
-        fetch_run_info(conn, run_id)?;
+        let run_key = run_key(conn, run_id)?;
         let steps: Vec<i64> = query_rows(
             conn,
-            "SELECT DISTINCT step FROM metrics WHERE run_uuid = ? AND key = ? AND step >= ? AND step <= ? ORDER BY step",
+            "SELECT DISTINCT step FROM metrics WHERE run_key = ? AND key = ? AND step >= ? AND step <= ? ORDER BY step",
             params![
-                run_id,
+                run_key,
                 query.metric_key,
                 query.start_step.unwrap_or(i64::MIN),
                 query.end_step.unwrap_or(i64::MAX)
@@ -464,9 +515,9 @@ pub(crate) fn metric_history_interval(
             .map_err(StoreError::internal)?;
         points.extend(query_rows(
             conn,
-            "SELECT timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? \
+            "SELECT timestamp, step, value, is_nan FROM metrics WHERE run_key = ? AND key = ? \
              AND step IN (SELECT value FROM json_each(?)) ORDER BY step, timestamp, value",
-            params![run_id, query.metric_key, sampled],
+            params![run_key, query.metric_key, sampled],
             |row| history_point(row, run_id, &query.metric_key),
         )?);
     }

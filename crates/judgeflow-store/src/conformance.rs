@@ -34,6 +34,7 @@ where
     latest_metric_semantics(&make().await).await;
     batch_is_atomic(&make().await).await;
     metric_history_pages(&make().await).await;
+    repeated_points_are_kept_once(&make().await).await;
     run_search(&make().await).await;
     inputs_and_outputs(&make().await).await;
     logged_models(&make().await).await;
@@ -484,6 +485,72 @@ async fn metric_history_pages(store: &impl TrackingStore) {
             .items
             .is_empty()
     );
+}
+
+/// A point logged twice is kept once (MLflow ignores an identical re-log), whether the copies
+/// share a batch, sit side by side or far apart, or come in a later batch; points that differ
+/// in any of timestamp, step or value (NaN included) are all kept, each under its own run.
+async fn repeated_points_are_kept_once(store: &impl TrackingStore) {
+    let first = new_run(store, "0", "repeats-a", 1).await;
+    let second = new_run(store, "0", "repeats-b", 1).await;
+    // Sizes around the chunks a backend may insert in, so every boundary is crossed.
+    for (size, key) in [
+        (1, "s1"),
+        (31, "s31"),
+        (32, "s32"),
+        (33, "s33"),
+        (65, "s65"),
+        (500, "s500"),
+    ] {
+        let distinct: Vec<Metric> = (0..size)
+            .map(|i: i64| {
+                let value = if i % 7 == 6 { f64::NAN } else { i as f64 / 4.0 };
+                // Pairs share a timestamp and step and differ only in value. Some name a
+                // dataset (stored, though MLflow's history does not return it).
+                let mut point = Metric::new(key, value, 1000 + i / 2, i / 2);
+                point.dataset_name = (i % 5 == 0).then(|| "eval".to_owned());
+                point
+            })
+            .collect();
+        // Every point twice: the copies of the first half side by side, the rest a batch apart.
+        let mut batch = Vec::new();
+        for (i, point) in distinct.iter().enumerate() {
+            batch.push(point.clone());
+            if i < distinct.len() / 2 {
+                batch.push(point.clone());
+            }
+        }
+        batch.extend(distinct[distinct.len() / 2..].iter().cloned());
+        for run in [&first, &second] {
+            for chunk in batch.chunks(1000) {
+                store
+                    .log_batch(run, chunk.to_vec(), vec![], vec![])
+                    .await
+                    .unwrap();
+            }
+        }
+        store
+            .log_batch(&first, distinct.clone(), vec![], vec![])
+            .await
+            .unwrap();
+        let shown = |points: Vec<Metric>| {
+            let mut shown: Vec<String> = points
+                .iter()
+                .map(|m| format!("{}/{}/{}", m.timestamp, m.step, m.value))
+                .collect();
+            shown.sort();
+            shown
+        };
+        let expected = shown(distinct);
+        for run in [&first, &second] {
+            let history = store
+                .get_metric_history(run, key, 10_000, None)
+                .await
+                .unwrap()
+                .items;
+            assert_eq!(shown(history), expected, "{size} points, run {run}");
+        }
+    }
 }
 
 async fn run_search(store: &impl TrackingStore) {

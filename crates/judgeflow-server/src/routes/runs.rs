@@ -206,7 +206,6 @@ async fn log_batch(
         .collect::<ApiResult<Vec<_>>>()?;
     let params: Vec<Tag> = request.params.into_iter().map(KeyValue::into_tag).collect();
     let tags: Vec<Tag> = request.tags.into_iter().map(KeyValue::into_tag).collect();
-    validation::validate_batch(&metrics, &params, &tags)?;
     state.store.log_batch(&id, metrics, params, tags).await?;
     Ok(empty())
 }

@@ -102,61 +102,118 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
     );
 }
 
-/// Migration 0008 rebuilds the metric history table; every point must survive it. The store
-/// is put back to version 7 by hand, so opening it runs the rebuild over real data.
+/// A database written by an older binary, at schema version 7 (metric history keyed by the
+/// run's id, with a foreign key to runs), made here from that version's own migrations and
+/// plain SQL. Opening it runs 0008 (the history without the foreign key) and 0009 (keyed by
+/// an integer per run); every point must come through both, under the right run.
 #[tokio::test]
-async fn the_metrics_rebuild_keeps_every_point() {
+async fn an_old_database_upgrades_with_every_point_kept() {
     use judgeflow_domain::Metric;
+    use rusqlite::params;
 
+    const VERSION_7: [&str; 7] = [
+        include_str!("../../migrations/0001_tracking.sql"),
+        include_str!("../../migrations/0002_registry.sql"),
+        include_str!("../../migrations/0003_covering_metric_index.sql"),
+        include_str!("../../migrations/0004_traces.sql"),
+        include_str!("../../migrations/0005_evaluation_datasets.sql"),
+        include_str!("../../migrations/0006_trace_search_indexes.sql"),
+        include_str!("../../migrations/0007_call_cache.sql"),
+    ];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("upgrade.db");
-    let open = || async {
-        SqliteStore::open(
-            SqliteOptions::from_uri(&path.display().to_string(), "mlflow-artifacts:").unwrap(),
+    let runs = ["b7c0ffee", "0a000001", "ffff0003"].map(|p| format!("{p:0<32}"));
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in VERSION_7 {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 7;              INSERT INTO experiments VALUES (0, 'Default', 'mlflow-artifacts:/0', 'active', 1, 1);",
         )
-        .await
-        .unwrap()
+        .unwrap();
+        for (i, run) in runs.iter().enumerate() {
+            // The last run is deleted: its history stays readable.
+            let stage = if i == 2 { "deleted" } else { "active" };
+            conn.execute(
+                "INSERT INTO runs VALUES (?, 0, ?, 'u', 'FINISHED', 1, 2, 'mlflow-artifacts:/0/r', ?, NULL)",
+                params![run, format!("run-{i}"), stage],
+            )
+            .unwrap();
+            for step in 0..300_i64 {
+                let key = format!("k{}", step % 3);
+                // Each run's values differ, so a point under the wrong run would show.
+                let value = (step as f64) * 10.0 + i as f64;
+                let (value, is_nan) = if step == 299 { (0.0, 1) } else { (value, 0) };
+                conn.execute(
+                    "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+                    params![run, key, 1000 + step, step, value, is_nan],
+                )
+                .unwrap();
+            }
+        }
+    }
+    let store = SqliteStore::open(
+        SqliteOptions::from_uri(&path.display().to_string(), "mlflow-artifacts:").unwrap(),
+    )
+    .await
+    .unwrap();
+    let history = |run: String, key: &'static str| {
+        let store = &store;
+        async move {
+            store
+                .get_metric_history(&run, key, 10_000, None)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|m| format!("{}:{}", m.step, m.value))
+                .collect::<Vec<_>>()
+        }
     };
-    let store = open().await;
-    let run = new_run(&store, None, 1).await;
-    let metrics: Vec<Metric> = (0..999)
-        .map(|i| Metric::new(format!("k{}", i % 3), f64::from(i), 10, i64::from(i)))
-        .chain([Metric::new("k0", f64::NAN, 10, 5000)])
-        .collect();
+    for (i, run) in runs.iter().enumerate() {
+        let expected: Vec<String> = (0..300_i64)
+            .filter(|step| step % 3 == 2)
+            .map(|step| match step {
+                299 => format!("{step}:NaN"),
+                _ => format!("{step}:{}", (step as f64) * 10.0 + i as f64),
+            })
+            .collect();
+        assert_eq!(history(run.clone(), "k2").await, expected, "run {i}");
+    }
+
+    // A run made after the upgrade takes a key of its own: its history and the old runs' stay
+    // apart, and the old runs still take new points.
+    let fresh = new_run(&store, None, 5).await;
     store
-        .log_batch(&run, metrics, vec![], vec![])
+        .log_batch(&fresh, vec![Metric::new("k2", 0.5, 7, 1)], vec![], vec![])
         .await
         .unwrap();
-    let before = store
-        .get_metric_history(&run, "k0", 10_000, None)
+    store
+        .log_batch(
+            &runs[0],
+            vec![Metric::new("k2", 0.25, 7, 1000)],
+            vec![],
+            vec![],
+        )
         .await
-        .unwrap()
-        .items;
+        .unwrap();
+    assert_eq!(history(fresh, "k2").await, ["1:0.5"]);
+    assert_eq!(history(runs[0].clone(), "k2").await.len(), 101);
+    assert_eq!(history(runs[1].clone(), "k2").await.len(), 100);
     store.close().await;
 
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("PRAGMA user_version = 7").unwrap();
-    drop(conn);
-    let store = open().await;
-    let after = store
-        .get_metric_history(&run, "k0", 10_000, None)
-        .await
-        .unwrap()
-        .items;
-    assert_eq!(before.len(), 334);
-    assert_eq!(format!("{before:?}"), format!("{after:?}"));
-    let latest = store.get_run(&run).await.unwrap().data.metrics;
-    assert_eq!(latest.len(), 3);
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let (version, fks): (i64, i64) = conn
+    let (version, fks, keys): (i64, i64, i64) = conn
         .query_row(
             "SELECT (SELECT user_version FROM pragma_user_version), \
-             (SELECT count(*) FROM pragma_foreign_key_list('metrics'))",
+             (SELECT count(*) FROM pragma_foreign_key_list('metrics')), \
+             (SELECT count(DISTINCT run_key) FROM runs)",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .unwrap();
-    assert_eq!((version, fks), (8, 0));
+    assert_eq!((version, fks, keys), (9, 0, 4));
 }
 
 /// Writes that queue up together share one commit; a failing one must roll back alone, with

@@ -178,3 +178,21 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and its live descendants, from `/proc/<pid>/stat`."""
+    children = _children_by_parent()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().decode(errors="replace").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: state is field 0, utime 11, stime 12, cutime 13, cstime 14.
+        total += sum(int(v) for v in fields[11:15]) / ticks
+    return total

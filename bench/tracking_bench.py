@@ -16,6 +16,7 @@ import argparse
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ RUNS = 200
 PARAMS_PER_RUN = 10
 TAGS_PER_RUN = 5
 BATCHES = 20
+RAW_BATCHES = 100
+NATIVE_BATCHES = 200
 METRICS_PER_BATCH = 1000
 SINGLE_METRICS = 500
 SEARCHES = 20
@@ -123,9 +126,11 @@ def run_raw_workload(server: benchlib.Server, exp_id: str) -> dict[str, float]:
 
     run_id = post("runs/create", json.dumps({"experiment_id": exp_id, "start_time": 1}).encode()).json()["run"]["info"]["run_id"]
     bodies = []
-    for b in range(BATCHES):
-        key = "history" if b < BATCHES // 2 else "other"
-        base = (b % (BATCHES // 2)) * METRICS_PER_BATCH
+    history_batches = HISTORY_POINTS // METRICS_PER_BATCH
+    for b in range(RAW_BATCHES):
+        # The first batches make the 10,000-point history read below; the rest go to "other".
+        key = "history" if b < history_batches else "other"
+        base = b * METRICS_PER_BATCH
         metrics = [
             {"key": key, "value": (base + j) / 7, "timestamp": 1_700_000_000_000 + base + j, "step": base + j}
             for j in range(METRICS_PER_BATCH)
@@ -134,7 +139,8 @@ def run_raw_workload(server: benchlib.Server, exp_id: str) -> dict[str, float]:
     started = time.perf_counter()
     for body in bodies:
         post("runs/log-batch", body)
-    out = {"raw_log_batch_points_per_s": BATCHES * METRICS_PER_BATCH / (time.perf_counter() - started)}
+    out = {"raw_log_batch_points_per_s": RAW_BATCHES * METRICS_PER_BATCH / (time.perf_counter() - started)}
+    out.update(native_log_batch(server, exp_id, post))
 
     singles = [
         json.dumps({"run_id": run_id, "key": "single", "value": step * 0.5, "timestamp": 1_700_000_000_000 + step, "step": step}).encode()
@@ -168,6 +174,26 @@ def run_raw_workload(server: benchlib.Server, exp_id: str) -> dict[str, float]:
     return out
 
 
+def native_log_batch(server: benchlib.Server, exp_id: str, post) -> dict[str, float]:
+    """log-batch from a native client (`log_batch_load`, bodies built before the clock
+    starts): the server's own rate, without `requests`' ~1 ms per 88 KB post. One connection
+    (one batch at a time, as a client's loop sends them), then four."""
+    loader = benchlib.release_binary().parent / "examples" / "log_batch_load"
+    if not loader.is_file():
+        print(f"  ({loader} not found: cargo build --release -p judgeflow-server --example log_batch_load)", file=sys.stderr)
+        return {}
+    out = {}
+    for connections in (1, 4):
+        run_id = post("runs/create", json.dumps({"experiment_id": exp_id, "start_time": 1}).encode()).json()["run"]["info"]["run_id"]
+        command = [str(loader), "--url", server.url, "--run-id", run_id, "--batches", str(NATIVE_BATCHES)]
+        command += ["--metrics", str(METRICS_PER_BATCH), "--connections", str(connections)]
+        result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        if result["failures"]:
+            sys.exit(f"{server.kind}: {result['failures']} native log-batch requests failed")
+        out[f"native_log_batch_c{connections}_points_per_s"] = result["points_per_s"]
+    return out
+
+
 # (key, label, higher_is_better, format)
 ROWS = [
     ("startup_ms", "start to healthy (ms)", False, "{:.0f}"),
@@ -178,7 +204,9 @@ ROWS = [
     ("search_ms_mean", f"{SEARCHES} x search_runs, 2-clause filter (ms, mean)", False, "{:.1f}"),
     ("search_ms_p50", f"{SEARCHES} x search_runs, 2-clause filter (ms, p50)", False, "{:.1f}"),
     ("history_ms_p50", f"get_metric_history, {HISTORY_POINTS:,} points (ms, p50 of {HISTORY_READS})", False, "{:.1f}"),
-    ("raw_log_batch_points_per_s", f"raw REST: log-batch of {METRICS_PER_BATCH} metrics (points/s)", True, "{:.0f}"),
+    ("raw_log_batch_points_per_s", f"raw REST: {RAW_BATCHES} x log-batch of {METRICS_PER_BATCH} metrics (points/s)", True, "{:.0f}"),
+    ("native_log_batch_c1_points_per_s", f"native client: log-batch of {METRICS_PER_BATCH} metrics, 1 connection (points/s)", True, "{:.0f}"),
+    ("native_log_batch_c4_points_per_s", f"native client: log-batch of {METRICS_PER_BATCH} metrics, 4 connections (points/s)", True, "{:.0f}"),
     ("raw_log_metric_calls_per_s", "raw REST: log-metric, one connection (calls/s)", True, "{:.0f}"),
     ("raw_search_ms_p50", "raw REST: runs/search, 2-clause filter (ms, p50)", False, "{:.1f}"),
     ("raw_history_ms_p50", f"raw REST: get-history, {HISTORY_POINTS:,} points (ms, p50)", False, "{:.1f}"),
@@ -194,6 +222,8 @@ def report(results: dict[str, dict[str, float]]) -> str:
         headers.append("judgeflow vs mlflow")
     rows = []
     for key, label, higher_is_better, fmt in ROWS:
+        if any(key not in results[k] for k in kinds):
+            continue  # e.g. the native rows when the load generator is not built
         row = [label, *(fmt.format(results[k][key]) for k in kinds)]
         if both:
             jf, ml = results["judgeflow"][key], results["mlflow"][key]

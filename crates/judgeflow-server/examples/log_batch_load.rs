@@ -12,10 +12,9 @@
 //!
 //! It speaks the MLflow REST API only, so it measures `mlflow server` the same way.
 
+mod loadgen;
+
 use std::fmt::Write as _;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 struct Options {
     url: String,
@@ -37,16 +36,8 @@ fn parse_args() -> Options {
         connections: 1,
         first_step: 0,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .unwrap_or_else(|| panic!("{flag} needs a value"));
-        let number = || {
-            value
-                .parse::<usize>()
-                .unwrap_or_else(|_| panic!("{flag}: not a number"))
-        };
+    for (flag, value) in loadgen::flags() {
+        let number = || loadgen::number::<usize>(&flag, &value);
         match flag.as_str() {
             "--url" => options.url.clone_from(&value),
             "--run-id" => options.run_id.clone_from(&value),
@@ -86,87 +77,30 @@ fn body(b: usize, options: &Options) -> String {
 #[tokio::main]
 async fn main() {
     let options = parse_args();
-    let bodies: Arc<Vec<bytes::Bytes>> = Arc::new(
-        (0..options.batches)
-            .map(|b| bytes::Bytes::from(body(b, &options)))
-            .collect(),
-    );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.connections)
-        .tcp_nodelay(true)
-        .build()
-        .unwrap();
+    let bodies: Vec<bytes::Bytes> = (0..options.batches)
+        .map(|b| bytes::Bytes::from(body(b, &options)))
+        .collect();
     let url = format!(
         "{}/api/2.0/mlflow/runs/log-batch",
         options.url.trim_end_matches('/')
     );
-    let next = Arc::new(AtomicUsize::new(0));
-    let failures = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..options.connections {
-        let (client, url, bodies, next, failures) = (
-            client.clone(),
-            url.clone(),
-            bodies.clone(),
-            next.clone(),
-            failures.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let b = next.fetch_add(1, Ordering::Relaxed);
-                let Some(payload) = bodies.get(b) else { break };
-                let sent = Instant::now();
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(payload.clone())
-                    .send()
-                    .await;
-                match response {
-                    Ok(r) if r.status().is_success() => {
-                        // Read the (empty) answer so the connection is reused.
-                        let _ = r.bytes().await;
-                    }
-                    Ok(r) => {
-                        failures.fetch_add(1, Ordering::Relaxed);
-                        eprintln!(
-                            "status {}: {}",
-                            r.status(),
-                            r.text().await.unwrap_or_default()
-                        );
-                    }
-                    Err(e) => {
-                        failures.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("error: {e}");
-                    }
-                }
-                latencies.push(sent.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut latencies: Vec<Duration> = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
-    let pct = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let report = loadgen::run(options.connections, options.batches, move |client, b| {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(bodies[b].clone())
+    })
+    .await;
     let points = options.batches * options.metrics;
     println!(
-        "{{\"batches\": {}, \"points\": {points}, \"connections\": {}, \"seconds\": {elapsed:.3}, \
+        "{{\"batches\": {}, \"points\": {points}, \"connections\": {}, \"seconds\": {:.3}, \
          \"points_per_s\": {:.0}, \"p50_ms\": {:.3}, \"p99_ms\": {:.3}, \"failures\": {}}}",
         options.batches,
         options.connections,
-        points as f64 / elapsed,
-        pct(0.5),
-        pct(0.99),
-        failures.load(Ordering::Relaxed)
+        report.seconds,
+        points as f64 / report.seconds,
+        report.p50_ms,
+        report.p99_ms,
+        report.failures
     );
 }

@@ -9,9 +9,10 @@
 //!     --url http://127.0.0.1:5000 --experiment-id 0 --requests 4000
 //! ```
 
+mod loadgen;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -36,16 +37,8 @@ fn parse_args() -> Options {
         traces_per_request: 1,
         spans_per_trace: 20,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .unwrap_or_else(|| panic!("{flag} needs a value"));
-        let number = || {
-            value
-                .parse::<u64>()
-                .unwrap_or_else(|_| panic!("{flag}: not a number"))
-        };
+    for (flag, value) in loadgen::flags() {
+        let number = || loadgen::number::<u64>(&flag, &value);
         match flag.as_str() {
             "--url" => options.url.clone_from(&value),
             "--experiment-id" => options.experiment_id.clone_from(&value),
@@ -136,79 +129,28 @@ async fn main() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.connections as usize)
-        .build()
-        .unwrap();
-    let next = Arc::new(AtomicU64::new(0));
-    let failures = Arc::new(AtomicU64::new(0));
     let url = format!("{}/v1/traces", options.url.trim_end_matches('/'));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..options.connections {
-        let (client, next, failures, options, url) = (
-            client.clone(),
-            next.clone(),
-            failures.clone(),
-            options.clone(),
-            url.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= options.requests {
-                    break;
-                }
-                let payload = body(n, salt, &options);
-                let sent = Instant::now();
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/x-protobuf")
-                    .header("x-mlflow-experiment-id", &options.experiment_id)
-                    .body(payload)
-                    .send()
-                    .await;
-                match response {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => {
-                        failures.fetch_add(1, Ordering::Relaxed);
-                        eprintln!(
-                            "status {}: {}",
-                            r.status(),
-                            r.text().await.unwrap_or_default()
-                        );
-                    }
-                    Err(e) => {
-                        failures.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("error: {e}");
-                    }
-                }
-                latencies.push(sent.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut latencies: Vec<Duration> = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
-    let pct = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let requests = usize::try_from(options.requests).unwrap();
+    let connections = usize::try_from(options.connections).unwrap();
+    let generator = options.clone();
+    let report = loadgen::run(connections, requests, move |client, n| {
+        client
+            .post(&url)
+            .header("content-type", "application/x-protobuf")
+            .header("x-mlflow-experiment-id", &generator.experiment_id)
+            .body(body(n as u64, salt, &generator))
+    })
+    .await;
     let spans = options.requests * options.traces_per_request * options.spans_per_trace;
     println!(
-        "{{\"requests\": {}, \"spans\": {spans}, \"seconds\": {elapsed:.3}, \"requests_per_s\": {:.0}, \
+        "{{\"requests\": {}, \"spans\": {spans}, \"seconds\": {:.3}, \"requests_per_s\": {:.0}, \
          \"spans_per_s\": {:.0}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}, \"failures\": {}}}",
         options.requests,
-        options.requests as f64 / elapsed,
-        spans as f64 / elapsed,
-        pct(0.5),
-        pct(0.99),
-        failures.load(Ordering::Relaxed)
+        report.seconds,
+        options.requests as f64 / report.seconds,
+        spans as f64 / report.seconds,
+        report.p50_ms,
+        report.p99_ms,
+        report.failures
     );
 }

@@ -147,13 +147,21 @@ def _children_by_parent() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants (MLflow runs worker children)."""
+def tree_pids(root_pid: int) -> list[int]:
+    """A process and all its live descendants (MLflow runs worker children)."""
     children = _children_by_parent()
-    total, stack = 0, [root_pid]
+    pids, stack = [], [root_pid]
     while stack:
         pid = stack.pop()
+        pids.append(pid)
         stack.extend(children.get(pid, []))
+    return pids
+
+
+def tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for pid in tree_pids(root_pid):
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
@@ -182,12 +190,9 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
 
 def tree_cpu_seconds(root_pid: int) -> float:
     """User + system CPU of a process and its live descendants, from `/proc/<pid>/stat`."""
-    children = _children_by_parent()
     ticks = os.sysconf("SC_CLK_TCK")
-    total, stack = 0.0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
+    total = 0.0
+    for pid in tree_pids(root_pid):
         try:
             with open(f"/proc/{pid}/stat", "rb") as f:
                 fields = f.read().decode(errors="replace").rsplit(")", 1)[1].split()

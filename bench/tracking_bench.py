@@ -124,7 +124,10 @@ def run_raw_workload(server: benchlib.Server, exp_id: str) -> dict[str, float]:
             sys.exit(f"{server.kind}: {path} answered {response.status_code}: {response.text[:300]}")
         return response
 
-    run_id = post("runs/create", json.dumps({"experiment_id": exp_id, "start_time": 1}).encode()).json()["run"]["info"]["run_id"]
+    def new_run() -> str:
+        return post("runs/create", json.dumps({"experiment_id": exp_id, "start_time": 1}).encode()).json()["run"]["info"]["run_id"]
+
+    run_id = new_run()
     bodies = []
     history_batches = HISTORY_POINTS // METRICS_PER_BATCH
     for b in range(RAW_BATCHES):
@@ -140,7 +143,7 @@ def run_raw_workload(server: benchlib.Server, exp_id: str) -> dict[str, float]:
     for body in bodies:
         post("runs/log-batch", body)
     out = {"raw_log_batch_points_per_s": RAW_BATCHES * METRICS_PER_BATCH / (time.perf_counter() - started)}
-    out.update(native_log_batch(server, exp_id, post))
+    out.update(native_log_batch(server, new_run))
 
     singles = [
         json.dumps({"run_id": run_id, "key": "single", "value": step * 0.5, "timestamp": 1_700_000_000_000 + step, "step": step}).encode()
@@ -174,7 +177,7 @@ def run_raw_workload(server: benchlib.Server, exp_id: str) -> dict[str, float]:
     return out
 
 
-def native_log_batch(server: benchlib.Server, exp_id: str, post) -> dict[str, float]:
+def native_log_batch(server: benchlib.Server, new_run) -> dict[str, float]:
     """log-batch from a native client (`log_batch_load`, bodies built before the clock
     starts): the server's own rate, without `requests`' ~1 ms per 88 KB post. One connection
     (one batch at a time, as a client's loop sends them), then four."""
@@ -184,7 +187,7 @@ def native_log_batch(server: benchlib.Server, exp_id: str, post) -> dict[str, fl
         return {}
     out = {}
     for connections in (1, 4):
-        run_id = post("runs/create", json.dumps({"experiment_id": exp_id, "start_time": 1}).encode()).json()["run"]["info"]["run_id"]
+        run_id = new_run()
         command = [str(loader), "--url", server.url, "--run-id", run_id, "--batches", str(NATIVE_BATCHES)]
         command += ["--metrics", str(METRICS_PER_BATCH), "--connections", str(connections)]
         result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
